@@ -1,0 +1,190 @@
+"""Baseline covariates: per-arm marginals joined by a Gaussian copula, with real missingness."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+from scipy import special
+
+from necml.cohort._copula import LatentCorrelation, latent_correlation
+from necml.cohort._marginals import ContinuousMarginal, build_continuous
+from necml.exceptions import SpecError
+from necml.random import named_rng
+from necml.spec import BernoulliDist, CategoricalDist, CohortSpec, Variable
+
+__all__ = ["CovariateModel", "fit_covariates", "sample_covariates"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DiscreteMarginal:
+    """Levels and their cumulative probabilities among non-missing values."""
+
+    levels: tuple[str, ...]
+    cumulative: NDArray[np.float64]
+
+    def codes(self, u: NDArray[np.float64]) -> NDArray[np.int64]:
+        """Level index for each uniform (thresholding the latent normal)."""
+        return np.searchsorted(self.cumulative, u, side="right").clip(0, len(self.levels) - 1)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FittedVariable:
+    """A variable's fitted per-arm marginals and missingness."""
+
+    name: str
+    kind: str
+    levels: tuple[str, ...]
+    marginals: dict[str, ContinuousMarginal | DiscreteMarginal]
+    missing: dict[str, float]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CovariateModel:
+    """All fitted covariates of a specification, in generation order."""
+
+    variables: tuple[FittedVariable, ...]
+    correlation: LatentCorrelation
+
+
+def _level_order(var: Variable) -> tuple[str, ...]:
+    first = next(iter(var.arms.values()))
+    if var.kind == "binary":
+        return ("False", "True")
+    assert isinstance(first, CategoricalDist)
+    levels = list(first.levels)
+    for dist in var.arms.values():
+        assert isinstance(dist, CategoricalDist)
+        if list(dist.levels) != levels:
+            raise SpecError(f"every arm must list the same levels in the same order {levels}")
+    if var.kind == "ordinal":
+        levels = sorted(levels, key=int)
+    return tuple(levels)
+
+
+def _discrete(dist: BernoulliDist | CategoricalDist, levels: tuple[str, ...]) -> DiscreteMarginal:
+    if isinstance(dist, BernoulliDist):
+        # n (%) counts the whole arm, so "no" is what is neither "yes" nor missing.
+        no = 100.0 - dist.percent - dist.missing_percent
+        if no < -1e-9:
+            raise SpecError(
+                "`percent + missing_percent <= 100` must hold, but got "
+                f"(percent={dist.percent}, missing_percent={dist.missing_percent})"
+            )
+        shares = np.array([max(no, 0.0), dist.percent])
+    else:
+        shares = np.array([dist.levels[lv] for lv in levels])
+    if shares.sum() <= 0:
+        raise SpecError("at least one level needs a positive share")
+    cum = np.cumsum(shares / shares.sum())[:-1]
+    return DiscreteMarginal(levels=levels, cumulative=cum)
+
+
+def _fit_variable(name: str, var: Variable, spec: CohortSpec) -> FittedVariable:
+    levels: tuple[str, ...] = () if var.kind == "continuous" else _level_order(var)
+    marginals: dict[str, ContinuousMarginal | DiscreteMarginal] = {}
+    missing: dict[str, float] = {}
+    for arm, dist in var.arms.items():
+        try:
+            if var.kind == "continuous":
+                marginals[arm] = build_continuous(
+                    dist, bounds=var.bounds, arm_n=spec.arms[arm].n  # type: ignore[arg-type]
+                )
+            else:
+                marginals[arm] = _discrete(dist, levels)  # type: ignore[arg-type]
+        except SpecError as exc:
+            raise SpecError(f"variables.{name}.arms.{arm}: {exc}") from None
+        missing[arm] = dist.missing_percent / 100.0
+    return FittedVariable(
+        name=name, kind=var.kind, levels=levels, marginals=marginals, missing=missing
+    )
+
+
+def fit_covariates(spec: CohortSpec) -> CovariateModel:
+    """Fit every variable's per-arm marginal and the copula correlation.
+
+    Parameters
+    ----------
+    spec : CohortSpec
+        A validated specification.
+
+    Returns
+    -------
+    CovariateModel
+        The fitted covariate model.
+
+    Raises
+    ------
+    SpecError
+        If a published summary is impossible for its family (the message names the field).
+    """
+    fitted = tuple(_fit_variable(n, v, spec) for n, v in spec.variables.items())
+    corr = latent_correlation([f.name for f in fitted], spec.dependence)
+    return CovariateModel(variables=fitted, correlation=corr)
+
+
+def _to_column(
+    var: FittedVariable, values: NDArray, missing: NDArray[np.bool_]
+) -> pd.Series | pd.Categorical | pd.arrays.ExtensionArray:
+    if var.kind == "continuous":
+        return np.where(missing, np.nan, values)
+    if var.kind == "binary":
+        return pd.array(np.where(missing, None, values == 1), dtype="boolean")
+    if var.kind == "ordinal":
+        ints = np.array([int(lv) for lv in var.levels])[values]
+        return pd.array(np.where(missing, None, ints), dtype="Int64")
+    return pd.Categorical.from_codes(np.where(missing, -1, values), categories=list(var.levels))
+
+
+def sample_covariates(
+    model: CovariateModel,
+    arms: NDArray[np.object_],
+    *,
+    covariate_seed: np.random.SeedSequence,
+    missingness_seed: np.random.SeedSequence,
+) -> dict[str, object]:
+    """Draw every covariate for patients whose arms are given.
+
+    Latent normals are drawn per variable from a stream keyed by the variable's name and then
+    correlated by the copula's Cholesky factor (spec order), so an added variable that is
+    independent of the others leaves their values unchanged.
+
+    Parameters
+    ----------
+    model : CovariateModel
+        From :func:`fit_covariates`.
+    arms : numpy.ndarray of str
+        Each patient's arm.
+    covariate_seed, missingness_seed : numpy.random.SeedSequence
+        The generator's ``covariates`` and ``missingness`` streams.
+
+    Returns
+    -------
+    dict of str to array-like
+        Column name to values (missing values are NA).
+    """
+    n = len(arms)
+    eps = np.column_stack(
+        [named_rng(covariate_seed, v.name).standard_normal(n) for v in model.variables]
+    ) if model.variables else np.empty((n, 0))
+    uniforms = special.ndtr(eps @ model.correlation.cholesky.T)
+    # Keep uniforms strictly inside (0, 1) so quantile functions stay finite.
+    np.clip(uniforms, 1e-15, 1 - 1e-15, out=uniforms)
+    arm_masks = {a: arms == a for a in np.unique(arms)}
+    columns: dict[str, object] = {}
+    for j, var in enumerate(model.variables):
+        u = uniforms[:, j]
+        miss_u = named_rng(missingness_seed, var.name).random(n)
+        values = np.empty(n, dtype=float if var.kind == "continuous" else np.int64)
+        missing = np.zeros(n, dtype=bool)
+        for arm, mask in arm_masks.items():
+            marginal = var.marginals[arm]
+            if isinstance(marginal, DiscreteMarginal):
+                values[mask] = marginal.codes(u[mask])
+            else:
+                values[mask] = marginal.ppf(u[mask])
+            missing[mask] = miss_u[mask] < var.missing[arm]
+        columns[var.name] = _to_column(var, values, missing)
+    return columns

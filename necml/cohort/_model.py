@@ -1,0 +1,153 @@
+"""The fitted data-generating mechanism of a specification: marginals, copula, calibration.
+
+Fitting depends on the specification only (the calibration sample has its own seed), so every
+cohort drawn from one specification, whatever its seed or size, shares one true mechanism:
+true hazard ratios, calibrated baselines and censoring. It is cached per specification hash.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from necml.cohort._calibrate import EndpointCalibration, calibrate_endpoints
+from necml.cohort._censoring import Censoring, fit_censoring
+from necml.cohort._covariates import CovariateModel, fit_covariates, sample_covariates
+from necml.cohort._terms import term_values
+from necml.exceptions import CalibrationError, SpecError
+from necml.random import stream_rngs
+from necml.spec import CohortSpec, Term, spec_hash
+
+__all__ = ["CohortModel", "fit_cohort_model", "linear_predictor"]
+
+ENDPOINTS: tuple[str, str] = ("pfs", "os")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CohortModel:
+    """A specification's fitted mechanism (see module docstring)."""
+
+    spec: CohortSpec
+    spec_hash: str
+    covariates: CovariateModel
+    terms: dict[str, list[Term]]
+    log_hr: dict[str, NDArray[np.float64]]
+    treatment_log_hr: dict[str, dict[str, float]]
+    calibration: dict[str, EndpointCalibration]
+    censoring: Censoring
+    follow_up_residual: float
+
+
+def linear_predictor(
+    frame: pd.DataFrame, model: CohortModel, endpoint: str
+) -> NDArray[np.float64]:
+    """True linear predictor (log hazard ratio against the control-arm baseline).
+
+    A missing value of an indicator term contributes 0 (the reference level).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Patients with the specification's variables and ``arm``.
+    model : CohortModel
+        The fitted mechanism.
+    endpoint : {"pfs", "os"}
+        Which endpoint.
+
+    Returns
+    -------
+    numpy.ndarray
+        One value per patient.
+    """
+    spec = model.spec
+    eta = np.zeros(len(frame))
+    for term, beta in zip(model.terms[endpoint], model.log_hr[endpoint], strict=True):
+        eta += beta * np.nan_to_num(term_values(frame, term, spec), nan=0.0)
+    arm = frame["arm"].astype(str).to_numpy()
+    for arm_name, log_hr in model.treatment_log_hr[endpoint].items():
+        eta[arm == arm_name] += log_hr
+    return eta
+
+
+def _check_terms(spec: CohortSpec) -> None:
+    for ep in ENDPOINTS:
+        for i, eff in enumerate(spec.outcomes[ep].effects):
+            var = spec.variables[eff.term.variable]
+            if eff.term.per is not None and any(d.missing_percent > 0 for d in var.arms.values()):
+                raise SpecError(
+                    f"outcomes.{ep}.effects.{i}: a per-unit effect needs a fully observed "
+                    f"variable, but {eff.term.variable!r} has missing values"
+                )
+
+
+def _calibration_frame(spec: CohortSpec, covariates: CovariateModel) -> pd.DataFrame:
+    arms = np.repeat(np.array(spec.arm_names, dtype=object), spec.calibration_n)
+    streams = stream_rngs(spec.calibration_seed)
+    cols = sample_covariates(
+        covariates, arms,
+        covariate_seed=streams["covariates"], missingness_seed=streams["missingness"],
+    )
+    return pd.DataFrame({"arm": arms, **cols})
+
+
+_CACHE: dict[str, CohortModel] = {}
+
+
+def fit_cohort_model(spec: CohortSpec) -> CohortModel:
+    """Fit (or fetch from the cache) a specification's data-generating mechanism.
+
+    Parameters
+    ----------
+    spec : CohortSpec
+        A validated specification.
+
+    Returns
+    -------
+    CohortModel
+        Marginals, copula, true effects, calibrated baselines and censoring.
+
+    Raises
+    ------
+    SpecError
+        If a published summary is impossible for its distribution family.
+    CalibrationError
+        If the baselines cannot be solved.
+    """
+    key = spec_hash(spec)
+    if key in _CACHE:
+        return _CACHE[key]
+    _check_terms(spec)
+    covariates = fit_covariates(spec)
+    terms = {ep: [e.term for e in spec.outcomes[ep].effects] for ep in ENDPOINTS}
+    log_hr = {ep: np.log([e.hr for e in spec.outcomes[ep].effects]) for ep in ENDPOINTS}
+    treatment = {
+        ep: {arm: float(np.log(t.hr)) for arm, t in spec.outcomes[ep].treatment.items()}
+        for ep in ENDPOINTS
+    }
+    censoring, fu_residual = fit_censoring(spec.follow_up)
+    partial = CohortModel(
+        spec=spec, spec_hash=key, covariates=covariates, terms=terms, log_hr=log_hr,
+        treatment_log_hr=treatment, calibration={}, censoring=censoring,
+        follow_up_residual=fu_residual,
+    )
+    cal_frame = _calibration_frame(spec, covariates)
+    arm = cal_frame["arm"].to_numpy()
+    eta = {ep: linear_predictor(cal_frame, partial, ep) for ep in ENDPOINTS}
+    try:
+        calibration = calibrate_endpoints(
+            spec.outcomes["os"], spec.outcomes["pfs"],
+            {a: eta["os"][arm == a] for a in spec.arm_names},
+            {a: eta["pfs"][arm == a] for a in spec.arm_names},
+        )
+    except (ValueError, FloatingPointError) as exc:
+        raise CalibrationError(f"{spec.name}: calibration of the baselines failed: {exc}") from exc
+    model = CohortModel(
+        spec=spec, spec_hash=key, covariates=covariates, terms=terms, log_hr=log_hr,
+        treatment_log_hr=treatment, calibration=calibration, censoring=censoring,
+        follow_up_residual=fu_residual,
+    )
+    _CACHE[key] = model
+    return model

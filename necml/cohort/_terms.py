@@ -1,0 +1,69 @@
+"""Model terms (``ecog_ge_2``, ``ldh_gt_uln``, ...) computed from a cohort's columns.
+
+The generator's true linear predictor and every re-estimation (fidelity report, pipelines)
+use this one function, so derived flags are always consistent with the continuous values.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from necml.spec import CohortSpec, Term
+
+__all__ = ["term_values", "terms_frame"]
+
+
+def term_values(frame: pd.DataFrame, term: Term, spec: CohortSpec) -> NDArray[np.float64]:
+    """Evaluate one term on a cohort.
+
+    Missing values give NaN (callers decide how to handle them; the generator treats a
+    missing indicator as the reference level).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A cohort with the term's variable as a column.
+    term : Term
+        The term.
+    spec : CohortSpec
+        The specification (for reference ranges).
+
+    Returns
+    -------
+    numpy.ndarray
+        One float per patient.
+    """
+    col = frame[term.variable]
+    missing = col.isna().to_numpy()
+    if term.level is not None:
+        out = (col.astype("string") == term.level).to_numpy(dtype=float, na_value=np.nan)
+    else:
+        x = pd.to_numeric(col.astype("float64") if col.dtype == "boolean" else col,
+                          errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        if term.per is not None:
+            out = x / term.per
+        elif term.above is not None:
+            out = (x > term.above).astype(float)
+        elif term.at_least is not None:
+            out = (x >= term.at_least).astype(float)
+        elif term.above_uln:
+            ref = spec.variables[term.variable].reference_range
+            assert ref is not None  # guaranteed by spec validation
+            out = (x > ref.uln).astype(float)
+        else:
+            out = x
+    out = np.asarray(out, dtype=float)
+    out[missing] = np.nan
+    return out
+
+
+def terms_frame(frame: pd.DataFrame, terms: list[Term], spec: CohortSpec) -> pd.DataFrame:
+    """All distinct terms as columns named by :attr:`Term.name`."""
+    seen: dict[str, Term] = {}
+    for t in terms:
+        seen.setdefault(t.name, t)
+    return pd.DataFrame(
+        {name: term_values(frame, t, spec) for name, t in seen.items()}, index=frame.index
+    )

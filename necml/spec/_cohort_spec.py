@@ -1,0 +1,337 @@
+"""The cohort specification: what a paper prints, per treatment arm, with provenance."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from necml.spec._distributions import (
+    BernoulliDist,
+    CategoricalDist,
+    Distribution,
+    Percent,
+)
+from necml.spec._provenance import Source
+
+__all__ = [
+    "Arm",
+    "CohortSpec",
+    "Conflict",
+    "Correlation",
+    "Dependence",
+    "Effect",
+    "EndpointSpec",
+    "FollowUp",
+    "Landmark",
+    "MedianTarget",
+    "ReferenceRange",
+    "ResponseSpec",
+    "Term",
+    "TreatmentEffect",
+    "Variable",
+]
+
+CONTRACT_VARIABLES: tuple[str, ...] = ("age", "sex", "ecog", "nlr", "ldh", "tmb", "pdl1_tps")
+RESPONSE_LEVELS: tuple[str, ...] = ("CR", "PR", "SD", "PD", "NE")
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Arm(_Frozen):
+    """A treatment arm: its label, its published size and whether it is the control."""
+
+    label: str
+    n: int = Field(gt=0)
+    control: bool = False
+    source: Source
+
+
+class ReferenceRange(_Frozen):
+    """A laboratory reference range; ``uln`` defines ``<variable>_gt_uln`` flags."""
+
+    lln: float | None = None
+    uln: float
+    source: Source
+
+
+class Variable(_Frozen):
+    """One baseline variable: its kind, bounds and per-arm distributions."""
+
+    kind: Literal["continuous", "binary", "categorical", "ordinal"]
+    unit: str | None = None
+    description: str | None = None
+    bounds: tuple[float, float] | None = None
+    bounds_source: Source | None = None
+    reference_range: ReferenceRange | None = None
+    arms: dict[str, Distribution] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Variable:
+        if self.bounds is not None:
+            if not self.bounds[0] < self.bounds[1]:
+                raise ValueError(f"bounds must be (low, high) with low < high, got {self.bounds}")
+            if self.bounds_source is None:
+                raise ValueError("bounds need a `bounds_source`")
+        for arm, dist in self.arms.items():
+            if self.kind == "binary" and not isinstance(dist, BernoulliDist):
+                raise ValueError(f"arms.{arm}: a binary variable needs `dist: bernoulli`")
+            if self.kind in ("categorical", "ordinal") and not isinstance(dist, CategoricalDist):
+                raise ValueError(f"arms.{arm}: a {self.kind} variable needs `dist: categorical`")
+            if self.kind == "continuous" and isinstance(dist, BernoulliDist | CategoricalDist):
+                raise ValueError(f"arms.{arm}: a continuous variable cannot use `{dist.dist}`")
+            if self.kind == "ordinal":
+                bad = [lv for lv in dist.levels if not lv.lstrip("-").isdigit()]
+                if bad:
+                    raise ValueError(f"arms.{arm}: ordinal levels must be integers, got {bad}")
+        return self
+
+
+class Correlation(_Frozen):
+    """A rank (Spearman) correlation between two variables' latent scores."""
+
+    between: tuple[str, str]
+    rho: float = Field(ge=-1.0, le=1.0)
+    source: Source
+
+
+class Dependence(_Frozen):
+    """Covariate dependence: a Gaussian copula with the listed rank correlations."""
+
+    method: Literal["gaussian_copula"] = "gaussian_copula"
+    rank_correlations: list[Correlation] = Field(default_factory=list)
+
+
+class Term(_Frozen):
+    """A model term built from one variable; at most one contrast key is set.
+
+    ``per``: a continuous effect per ``per`` units; ``level``: that level vs all others;
+    ``above``: ``value > above``; ``at_least``: ``value >= at_least``; ``above_uln``:
+    ``value >`` the variable's reference ULN. None set: a binary variable's ``True``.
+    """
+
+    variable: str
+    per: float | None = Field(default=None, gt=0.0)
+    level: str | None = None
+    above: float | None = None
+    at_least: float | None = None
+    above_uln: bool | None = None
+
+    @model_validator(mode="after")
+    def _one_contrast(self) -> Term:
+        keys = [k for k in ("per", "level", "above", "at_least", "above_uln")
+                if getattr(self, k) is not None]
+        if len(keys) > 1:
+            raise ValueError(f"a term takes at most one contrast, but got {keys}")
+        return self
+
+    @property
+    def name(self) -> str:
+        """A column-safe name for the term, e.g. ``ecog_ge_2`` or ``ldh_gt_uln``."""
+        v = self.variable
+        if self.per is not None:
+            return v if self.per == 1 else f"{v}_per_{self.per:g}"
+        if self.level is not None:
+            return f"{v}_{self.level}"
+        if self.above is not None:
+            return f"{v}_gt_{self.above:g}"
+        if self.at_least is not None:
+            return f"{v}_ge_{self.at_least:g}"
+        if self.above_uln:
+            return f"{v}_gt_uln"
+        return v
+
+
+class _Ratio(_Frozen):
+    hr: float = Field(gt=0.0)
+    ci: tuple[float, float] | None = None
+    p: float | None = Field(default=None, ge=0.0, le=1.0)
+    source: Source
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _ci_contains(self) -> _Ratio:
+        if self.ci is not None and not (0 < self.ci[0] <= self.hr <= self.ci[1]):
+            raise ValueError(
+                f"`0 < ci_low <= hr <= ci_high` must hold, but got (ci={self.ci}, hr={self.hr})"
+            )
+        return self
+
+
+class Effect(_Ratio):
+    """A conditional (adjusted) hazard ratio of a prognostic factor, from a multivariate Cox."""
+
+    term: Term
+
+
+class TreatmentEffect(_Ratio):
+    """The adjusted hazard ratio of each experimental arm against the control arm."""
+
+
+class Landmark(_Frozen):
+    """A survival rate at a landmark time, e.g. 1-year OS 54.5%."""
+
+    time: float = Field(gt=0.0)
+    percent: Percent
+    source: Source
+
+
+class MedianTarget(_Frozen):
+    """An arm's published median survival with its 95% CI, and its landmark rates."""
+
+    median: float = Field(gt=0.0)
+    ci: tuple[float, float] | None = None
+    ci_kind: Literal["ci95", "range"] = "ci95"
+    source: Source
+    landmarks: list[Landmark] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _ci_contains(self) -> MedianTarget:
+        if self.ci is not None and not (self.ci[0] <= self.median <= self.ci[1]):
+            raise ValueError(
+                "`ci_low <= median <= ci_high` must hold, but got "
+                f"(ci={self.ci}, median={self.median})"
+            )
+        return self
+
+
+class EndpointSpec(_Frozen):
+    """One endpoint (PFS or OS): medians per arm, treatment HR and prognostic HRs."""
+
+    arms: dict[str, MedianTarget] = Field(min_length=1)
+    treatment: dict[str, TreatmentEffect] = Field(default_factory=dict)
+    effects: list[Effect] = Field(default_factory=list)
+    shape_bounds: tuple[float, float] = (0.5, 3.0)
+    shape_bounds_source: Source = (
+        "assumed: Weibull shapes outside 0.5-3 are implausible for advanced-cancer survival"
+    )
+
+
+class FollowUp(_Frozen):
+    """Accrual window, data cut-off and median follow-up, for censoring."""
+
+    accrual_start: dt.date
+    accrual_end: dt.date
+    cutoff: dt.date
+    source: Source
+    median_follow_up: float | None = Field(default=None, gt=0.0)
+    median_follow_up_source: Source | None = None
+    dropout: Literal["none", "calibrate"] | float = "none"
+    dropout_source: Source | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> FollowUp:
+        if not self.accrual_start < self.accrual_end <= self.cutoff:
+            raise ValueError(
+                "`accrual_start < accrual_end <= cutoff` must hold, but got "
+                f"({self.accrual_start}, {self.accrual_end}, {self.cutoff})"
+            )
+        if self.dropout == "calibrate" and self.median_follow_up is None:
+            raise ValueError("`dropout: calibrate` needs `median_follow_up`")
+        if isinstance(self.dropout, float) and self.dropout < 0:
+            raise ValueError(f"a dropout hazard must be >= 0, got {self.dropout}")
+        return self
+
+
+class ResponseSpec(_Frozen):
+    """Best-overall-response shares per arm, and how response tracks PFS."""
+
+    arms: dict[str, CategoricalDist]
+    pfs_correlation: float = Field(default=0.5, ge=0.0, le=1.0)
+    pfs_correlation_source: Source = (
+        "assumed: responders progress later; no paper reports the association"
+    )
+
+    @model_validator(mode="after")
+    def _known_levels(self) -> ResponseSpec:
+        for arm, dist in self.arms.items():
+            unknown = set(dist.levels) - set(RESPONSE_LEVELS)
+            if unknown:
+                raise ValueError(f"arms.{arm}: response levels must be {RESPONSE_LEVELS}")
+        return self
+
+
+class Conflict(_Frozen):
+    """A contradiction inside a paper, recorded rather than silently resolved."""
+
+    field: str
+    description: str
+    values: list[str] = Field(min_length=2)
+    resolution: str
+
+
+class CohortSpec(_Frozen):
+    """A validated cohort specification.
+
+    Load one with :func:`necml.spec.load_spec`. All numbers carry provenance.
+    """
+
+    name: str = Field(pattern=r"^[a-z0-9_]+$")
+    title: str
+    seed_file: str
+    time_unit: Literal["months"] = "months"
+    arms: dict[str, Arm] = Field(min_length=1)
+    variables: dict[str, Variable]
+    dependence: Dependence = Field(default_factory=Dependence)
+    outcomes: dict[Literal["pfs", "os"], EndpointSpec]
+    follow_up: FollowUp
+    response: ResponseSpec | None = None
+    conflicts: list[Conflict] = Field(default_factory=list)
+    calibration_seed: int = Field(default=20250101, ge=0)
+    calibration_n: int = Field(default=40000, ge=1000)
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> CohortSpec:  # noqa: C901 - one flat list of checks
+        arms = set(self.arms)
+        controls = [a for a, arm in self.arms.items() if arm.control]
+        if len(controls) != 1:
+            raise ValueError(f"exactly one arm must be `control: true`, got {controls}")
+        missing = [v for v in CONTRACT_VARIABLES if v not in self.variables]
+        if missing:
+            raise ValueError(f"variables: the column contract needs {missing}")
+        for name, var in self.variables.items():
+            if set(var.arms) != arms:
+                raise ValueError(f"variables.{name}.arms must name every arm {sorted(arms)}")
+        for corr in self.dependence.rank_correlations:
+            for v in corr.between:
+                if v not in self.variables:
+                    raise ValueError(f"dependence: unknown variable {v!r}")
+        if set(self.outcomes) != {"pfs", "os"}:
+            raise ValueError("outcomes must give both `pfs` and `os`")
+        for ep, spec in self.outcomes.items():
+            if set(spec.arms) != arms:
+                raise ValueError(f"outcomes.{ep}.arms must name every arm {sorted(arms)}")
+            if set(spec.treatment) - (arms - set(controls)):
+                raise ValueError(f"outcomes.{ep}.treatment must name experimental arms only")
+            for i, eff in enumerate(spec.effects):
+                self._check_term(f"outcomes.{ep}.effects.{i}.term", eff.term)
+        if self.response is not None and set(self.response.arms) != arms:
+            raise ValueError(f"response.arms must name every arm {sorted(arms)}")
+        return self
+
+    def _check_term(self, path: str, term: Term) -> None:
+        var = self.variables.get(term.variable)
+        if var is None:
+            raise ValueError(f"{path}: unknown variable {term.variable!r}")
+        if term.above_uln and var.reference_range is None:
+            raise ValueError(f"{path}: `above_uln` needs variables.{term.variable}.reference_range")
+        no_contrast = all(
+            getattr(term, k) is None for k in ("per", "level", "above", "at_least", "above_uln")
+        )
+        if no_contrast and var.kind != "binary":
+            raise ValueError(f"{path}: a {var.kind} variable needs a contrast (per/level/...)")
+        if term.level is not None and var.kind not in ("categorical", "ordinal"):
+            raise ValueError(f"{path}: `level` applies to categorical variables only")
+
+    @property
+    def control_arm(self) -> str:
+        """Name of the control arm."""
+        return next(a for a, arm in self.arms.items() if arm.control)
+
+    @property
+    def arm_names(self) -> list[str]:
+        """Arm names, control first."""
+        return [self.control_arm] + [a for a in self.arms if a != self.control_arm]

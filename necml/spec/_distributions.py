@@ -1,0 +1,174 @@
+"""Per-arm distribution blocks, written the way papers report a variable.
+
+A closed grammar: the ``dist`` key selects one of the models below (a pydantic discriminated
+union). Nothing is evaluated. Validators only check; they never compute or mutate.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from necml.spec._provenance import Source
+
+__all__ = [
+    "BernoulliDist",
+    "BetaDist",
+    "CategoricalDist",
+    "ContinuousDist",
+    "Distribution",
+    "MedianRangeDist",
+    "NormalDist",
+    "QuartilesDist",
+    "ShareAbove",
+    "ZeroInflatedDist",
+]
+
+Percent = Annotated[float, Field(ge=0.0, le=100.0)]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ShareAbove(_Frozen):
+    """A reported share at or above a cut-off, e.g. ``age >= 65: 85.7%``.
+
+    Parameters
+    ----------
+    cutoff : float
+        The cut-off value.
+    percent : float
+        Share of patients at or above (``inclusive``) or strictly above the cut-off, in %.
+    inclusive : bool, default=True
+        ``True`` for ``>=``, ``False`` for ``>``.
+    count : int, optional
+        The printed count, if any (checked against ``percent``).
+    """
+
+    cutoff: float
+    percent: Percent
+    inclusive: bool = True
+    count: int | None = Field(default=None, ge=0)
+
+
+class _Base(_Frozen):
+    source: Source
+    missing_percent: Percent = 0.0
+
+
+class NormalDist(_Base):
+    """Mean ± SD, optionally with a reported share above a cut-off.
+
+    Without ``share_above`` this is a normal truncated to the variable's bounds, its location
+    and scale solved so that the truncated mean and SD equal the published ones. With
+    ``share_above`` the share is honoured exactly by a two-piece construction (see
+    :mod:`necml.cohort`).
+    """
+
+    dist: Literal["normal"]
+    mean: float
+    sd: float = Field(gt=0.0)
+    share_above: ShareAbove | None = None
+
+
+class QuartilesDist(_Base):
+    """Median (IQR): a split log-normal that hits all three quartiles exactly."""
+
+    dist: Literal["quartiles"]
+    median: float = Field(gt=0.0)
+    q1: float = Field(gt=0.0)
+    q3: float = Field(gt=0.0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> QuartilesDist:
+        if not self.q1 <= self.median <= self.q3:
+            raise ValueError(
+                "`q1 <= median <= q3` must hold, but got "
+                f"(q1={self.q1}, median={self.median}, q3={self.q3})"
+            )
+        return self
+
+
+class MedianRangeDist(_Base):
+    """Median (range): a split normal with the range ends at their expected extremes."""
+
+    dist: Literal["median_range"]
+    median: float
+    min: float
+    max: float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> MedianRangeDist:
+        if not self.min < self.median < self.max:
+            raise ValueError(
+                "`min < median < max` must hold, but got "
+                f"(min={self.min}, median={self.median}, max={self.max})"
+            )
+        return self
+
+
+class BetaDist(_Base):
+    """Mean ± SD of a bounded quantity (a percentage such as Ki-67): a scaled beta."""
+
+    dist: Literal["beta"]
+    mean: float
+    sd: float = Field(gt=0.0)
+    share_above: ShareAbove | None = None
+
+
+PositivePart = Annotated[
+    NormalDist | QuartilesDist | BetaDist, Field(discriminator="dist")
+]
+
+
+class ZeroInflatedDist(_Base):
+    """A point mass at zero plus a positive part, e.g. PD-L1 TPS (most NEC are < 1%)."""
+
+    dist: Literal["zero_inflated"]
+    zero_percent: Percent
+    positive: PositivePart
+    positive_bounds: tuple[float, float] | None = None
+
+
+class BernoulliDist(_Base):
+    """n (%) of a yes/no variable."""
+
+    dist: Literal["bernoulli"]
+    percent: Percent
+    count: int | None = Field(default=None, ge=0)
+
+
+class CategoricalDist(_Base):
+    """n (%) per level. Shares must sum to ~100% (rounding), missingness included."""
+
+    dist: Literal["categorical"]
+    levels: dict[str, Percent] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _sums_to_100(self) -> CategoricalDist:
+        total = sum(self.levels.values()) + self.missing_percent
+        if abs(total - 100.0) > 1.5:
+            raise ValueError(
+                "level shares plus `missing_percent` must sum to 100 (+/- 1.5 for rounding), "
+                f"but got {total:.2f}"
+            )
+        return self
+
+
+ContinuousDist = Annotated[
+    NormalDist | QuartilesDist | MedianRangeDist | BetaDist | ZeroInflatedDist,
+    Field(discriminator="dist"),
+]
+
+Distribution = Annotated[
+    NormalDist
+    | QuartilesDist
+    | MedianRangeDist
+    | BetaDist
+    | ZeroInflatedDist
+    | BernoulliDist
+    | CategoricalDist,
+    Field(discriminator="dist"),
+]
