@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["Weibull", "pfs_cumulative_hazard", "sample_illness_death"]
+__all__ = ["Weibull", "clipped_share", "pfs_cumulative_hazard", "sample_illness_death"]
 
 FloatArray = NDArray[np.float64]
 
@@ -135,3 +135,15 @@ def sample_illness_death(
     t_os_after = ((b * t_pfs**os.shape + e2) / b) ** (1.0 / os.shape)
     t_os = np.where(death_first, t_pfs, t_os_after)
     return t_pfs, t_os, -np.expm1(-e1)
+
+
+def clipped_share(
+    t_pfs: FloatArray, eta_pfs: FloatArray, eta_os: FloatArray, pfs: Weibull, os: Weibull
+) -> float:
+    """Share of PFS events at which the OS hazard exceeds the PFS hazard (clipped region).
+
+    There the PFS hazard is the OS hazard, so the PFS hazard ratios drift towards the OS ones.
+    """
+    h_p = pfs.lam * np.exp(eta_pfs) * pfs.shape * t_pfs ** (pfs.shape - 1)
+    h_o = os.lam * np.exp(eta_os) * os.shape * t_pfs ** (os.shape - 1)
+    return float(np.mean(h_o > h_p))

@@ -15,6 +15,7 @@ from numpy.typing import NDArray
 
 from necml.cohort._calibrate import EndpointCalibration, calibrate_endpoints
 from necml.cohort._censoring import Censoring, fit_censoring
+from necml.cohort._illness_death import clipped_share, sample_illness_death
 from necml.cohort._covariates import CovariateModel, fit_covariates, sample_covariates
 from necml.cohort._terms import term_values
 from necml.exceptions import CalibrationError, SpecError
@@ -39,6 +40,7 @@ class CohortModel:
     calibration: dict[str, EndpointCalibration]
     censoring: Censoring
     follow_up_residual: float
+    pfs_clipped_share: float = 0.0
 
 
 def linear_predictor(
@@ -144,10 +146,16 @@ def fit_cohort_model(spec: CohortSpec) -> CohortModel:
         )
     except (ValueError, FloatingPointError) as exc:
         raise CalibrationError(f"{spec.name}: calibration of the baselines failed: {exc}") from exc
+    pfs_base, os_base = calibration["pfs"].baseline, calibration["os"].baseline
+    t_pfs, _, _ = sample_illness_death(
+        eta["pfs"], eta["os"], pfs_base, os_base,
+        np.random.default_rng(stream_rngs(spec.calibration_seed)["transitions"]),
+    )
     model = CohortModel(
         spec=spec, spec_hash=key, covariates=covariates, terms=terms, log_hr=log_hr,
         treatment_log_hr=treatment, calibration=calibration, censoring=censoring,
         follow_up_residual=fu_residual,
+        pfs_clipped_share=clipped_share(t_pfs, eta["pfs"], eta["os"], pfs_base, os_base),
     )
     _CACHE[key] = model
     return model

@@ -12,6 +12,10 @@ from pydantic import ValidationError
 from necml.exceptions import SpecError
 from necml.spec._cohort_spec import CohortSpec
 
+_DIST_TAGS = frozenset(
+    {"normal", "quartiles", "median_range", "beta", "zero_inflated", "bernoulli", "categorical"}
+)
+
 __all__ = ["format_validation_error", "load_spec", "spec_from_dict", "spec_hash"]
 
 
@@ -31,7 +35,10 @@ def format_validation_error(error: ValidationError) -> str:
     lines = []
     for err in error.errors(include_url=False):
         # Drop the discriminator tags pydantic inserts (e.g. `normal`) from the path.
-        loc = [str(p) for p in err["loc"]]
+        loc = [
+            str(p) for i, p in enumerate(err["loc"])
+            if not (p in _DIST_TAGS and i > 0 and err["loc"][i - 1] not in ("variables", "levels"))
+        ]
         path = ".".join(loc) or "(top level)"
         msg = err["msg"].removeprefix("Value error, ")
         lines.append(f"{path}\n    {msg} [type={err['type']}]")
