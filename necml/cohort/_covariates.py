@@ -125,22 +125,24 @@ def fit_covariates(spec: CohortSpec) -> CovariateModel:
     return CovariateModel(variables=fitted, correlation=corr)
 
 
-def _to_column(
-    var: FittedVariable, values: NDArray, missing: NDArray[np.bool_]
-) -> pd.Series | pd.Categorical | pd.arrays.ExtensionArray:
+def _to_column(var: FittedVariable, values: NDArray, missing: NDArray[np.bool_]) -> object:
+    """Typed column: float with NaN, nullable boolean/Int64, or a categorical (no copies)."""
     if var.kind == "continuous":
-        return np.where(missing, np.nan, values)
+        values[missing] = np.nan
+        return values
     if var.kind == "binary":
-        return pd.array(np.where(missing, None, values == 1), dtype="boolean")
+        return pd.arrays.BooleanArray(values == 1, missing)
     if var.kind == "ordinal":
-        ints = np.array([int(lv) for lv in var.levels])[values]
-        return pd.array(np.where(missing, None, ints), dtype="Int64")
-    return pd.Categorical.from_codes(np.where(missing, -1, values), categories=list(var.levels))
+        ints = np.array([int(lv) for lv in var.levels], dtype=np.int64)[values]
+        return pd.arrays.IntegerArray(ints, missing)
+    values[missing] = -1
+    return pd.Categorical.from_codes(values, categories=list(var.levels))
 
 
 def sample_covariates(
     model: CovariateModel,
-    arms: NDArray[np.object_],
+    arm_codes: NDArray[np.integer],
+    arm_names: list[str],
     *,
     covariate_seed: np.random.SeedSequence,
     missingness_seed: np.random.SeedSequence,
@@ -155,8 +157,10 @@ def sample_covariates(
     ----------
     model : CovariateModel
         From :func:`fit_covariates`.
-    arms : numpy.ndarray of str
-        Each patient's arm.
+    arm_codes : numpy.ndarray of int
+        Each patient's arm, as an index into ``arm_names``.
+    arm_names : list of str
+        Arm names.
     covariate_seed, missingness_seed : numpy.random.SeedSequence
         The generator's ``covariates`` and ``missingness`` streams.
 
@@ -165,26 +169,29 @@ def sample_covariates(
     dict of str to array-like
         Column name to values (missing values are NA).
     """
-    n = len(arms)
-    eps = np.column_stack(
-        [named_rng(covariate_seed, v.name).standard_normal(n) for v in model.variables]
-    ) if model.variables else np.empty((n, 0))
+    n, p = len(arm_codes), len(model.variables)
+    eps = np.empty((n, p), order="F")
+    for j, var in enumerate(model.variables):
+        named_rng(covariate_seed, var.name).standard_normal(n, out=eps[:, j])
     uniforms = special.ndtr(eps @ model.correlation.cholesky.T)
     # Keep uniforms strictly inside (0, 1) so quantile functions stay finite.
     np.clip(uniforms, 1e-15, 1 - 1e-15, out=uniforms)
-    arm_masks = {a: arms == a for a in np.unique(arms)}
+    arm_index = {a: np.flatnonzero(arm_codes == i) for i, a in enumerate(arm_names)}
     columns: dict[str, object] = {}
     for j, var in enumerate(model.variables):
         u = uniforms[:, j]
         miss_u = named_rng(missingness_seed, var.name).random(n)
         values = np.empty(n, dtype=float if var.kind == "continuous" else np.int64)
         missing = np.zeros(n, dtype=bool)
-        for arm, mask in arm_masks.items():
+        for arm, idx in arm_index.items():
+            if idx.size == 0:
+                continue
             marginal = var.marginals[arm]
+            u_arm = u[idx]
             if isinstance(marginal, DiscreteMarginal):
-                values[mask] = marginal.codes(u[mask])
+                values[idx] = marginal.codes(u_arm)
             else:
-                values[mask] = marginal.ppf(u[mask])
-            missing[mask] = miss_u[mask] < var.missing[arm]
+                values[idx] = marginal.ppf(u_arm)
+            missing[idx] = miss_u[idx] < var.missing[arm]
         columns[var.name] = _to_column(var, values, missing)
     return columns

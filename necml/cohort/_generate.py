@@ -26,7 +26,7 @@ def allocate_arms(
     rng: np.random.Generator,
     *,
     allocation: Literal["exact", "random"] = "exact",
-) -> NDArray[np.object_]:
+) -> NDArray[np.int64]:
     """Assign ``n`` patients to arms in the published proportions.
 
     ``"exact"`` gives fixed counts by the largest-remainder method (``n = 31`` of the LCNEC
@@ -45,20 +45,19 @@ def allocate_arms(
 
     Returns
     -------
-    numpy.ndarray of str
-        Each patient's arm.
+    numpy.ndarray of int
+        Each patient's arm as an index into ``spec.arm_names`` (control first).
     """
     names = spec.arm_names
     sizes = np.array([spec.arms[a].n for a in names], dtype=float)
     share = sizes / sizes.sum()
     if allocation == "random":
-        return np.array(names, dtype=object)[rng.choice(len(names), size=n, p=share)]
+        return rng.choice(len(names), size=n, p=share)
     raw = share * n
     counts = np.floor(raw).astype(int)
     remainder = n - counts.sum()
     counts[np.argsort(-(raw - counts), kind="stable")[:remainder]] += 1
-    labels = np.repeat(np.array(names, dtype=object), counts)
-    return labels[rng.permutation(n)]
+    return np.repeat(np.arange(len(names)), counts)[rng.permutation(n)]
 
 
 def _column_order(spec: CohortSpec, has_response: bool) -> list[str]:  # noqa: FBT001
@@ -135,12 +134,12 @@ def generate_cohort(
     arms = allocate_arms(spec, int(n), np.random.default_rng(streams["arm"]),
                          allocation=allocation)
     covariates = sample_covariates(
-        model.covariates, arms,
+        model.covariates, arms, spec.arm_names,
         covariate_seed=streams["covariates"], missingness_seed=streams["missingness"],
     )
     frame = pd.DataFrame({
         "patient_id": np.arange(1, n + 1, dtype=np.int64),
-        "arm": pd.Categorical(arms, categories=spec.arm_names),
+        "arm": pd.Categorical.from_codes(arms, categories=spec.arm_names),
         **covariates,
     })
     eta_pfs = linear_predictor(frame, model, "pfs")
@@ -156,6 +155,6 @@ def generate_cohort(
     frame["os_event"] = t_os <= censor
     if spec.response is not None:
         frame["best_response"] = sample_response(
-            spec.response, arms, pfs_u, np.random.default_rng(streams["response"])
+            spec.response, np.asarray(spec.arm_names, dtype=object)[arms], pfs_u, np.random.default_rng(streams["response"])
         )
     return frame[_column_order(spec, spec.response is not None)]

@@ -68,9 +68,9 @@ def linear_predictor(
     eta = np.zeros(len(frame))
     for term, beta in zip(model.terms[endpoint], model.log_hr[endpoint], strict=True):
         eta += beta * np.nan_to_num(term_values(frame, term, spec), nan=0.0)
-    arm = frame["arm"].astype(str).to_numpy()
+    arm = pd.Categorical(frame["arm"], categories=spec.arm_names).codes
     for arm_name, log_hr in model.treatment_log_hr[endpoint].items():
-        eta[arm == arm_name] += log_hr
+        eta[arm == spec.arm_names.index(arm_name)] += log_hr
     return eta
 
 
@@ -86,13 +86,14 @@ def _check_terms(spec: CohortSpec) -> None:
 
 
 def _calibration_frame(spec: CohortSpec, covariates: CovariateModel) -> pd.DataFrame:
-    arms = np.repeat(np.array(spec.arm_names, dtype=object), spec.calibration_n)
+    codes = np.repeat(np.arange(len(spec.arm_names)), spec.calibration_n)
     streams = stream_rngs(spec.calibration_seed)
     cols = sample_covariates(
-        covariates, arms,
+        covariates, codes, spec.arm_names,
         covariate_seed=streams["covariates"], missingness_seed=streams["missingness"],
     )
-    return pd.DataFrame({"arm": arms, **cols})
+    arm = pd.Categorical.from_codes(codes, categories=spec.arm_names)
+    return pd.DataFrame({"arm": arm, **cols})
 
 
 _CACHE: dict[str, CohortModel] = {}
@@ -136,7 +137,7 @@ def fit_cohort_model(spec: CohortSpec) -> CohortModel:
         follow_up_residual=fu_residual,
     )
     cal_frame = _calibration_frame(spec, covariates)
-    arm = cal_frame["arm"].to_numpy()
+    arm = cal_frame["arm"].astype(str).to_numpy()
     eta = {ep: linear_predictor(cal_frame, partial, ep) for ep in ENDPOINTS}
     try:
         calibration = calibrate_endpoints(

@@ -38,7 +38,12 @@ def term_values(frame: pd.DataFrame, term: Term, spec: CohortSpec) -> NDArray[np
     col = frame[term.variable]
     missing = col.isna().to_numpy()
     if term.level is not None:
-        out = (col.astype("string") == term.level).to_numpy(dtype=float, na_value=np.nan)
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            cats = list(col.cat.categories.astype(str))
+            code = cats.index(term.level) if term.level in cats else -2
+            out = (col.cat.codes.to_numpy() == code).astype(float)
+        else:
+            out = (col.astype("string") == term.level).to_numpy(dtype=float, na_value=np.nan)
     else:
         x = pd.to_numeric(col.astype("float64") if col.dtype == "boolean" else col,
                           errors="coerce").to_numpy(dtype=float, na_value=np.nan)
