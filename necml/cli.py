@@ -66,7 +66,7 @@ def validate(spec: SpecArg) -> None:
 
     s = load_spec(spec)
     out.print(f"[green]ok[/] {spec}: {s.title}")
-    out.print(f"  arms: " + ", ".join(f"{a} (n={s.arms[a].n})" for a in s.arm_names))
+    out.print("  arms: " + ", ".join(f"{a} (n={s.arms[a].n})" for a in s.arm_names))
     out.print(f"  variables: {len(s.variables)}; conflicts recorded: {len(s.conflicts)}")
     out.print(f"  spec hash: {spec_hash(s)}")
 

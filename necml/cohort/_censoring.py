@@ -78,9 +78,9 @@ def fit_censoring(follow_up: FollowUp) -> tuple[Censoring, float]:
     censoring : Censoring
         The fitted model.
     residual : float
-        Model minus published median follow-up in months (0 when not targeted or met; negative
-        when no dropout rate can shorten the follow-up enough is impossible, positive when the
-        accrual window alone gives too short a follow-up).
+        Model minus published median follow-up in months: 0 when met or not targeted; negative
+        when the accrual window and cut-off alone already give a shorter follow-up than
+        published (a dropout hazard can only shorten it further).
     """
     min_admin = months_between(follow_up.accrual_end, follow_up.cutoff)
     max_admin = months_between(follow_up.accrual_start, follow_up.cutoff)

@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from necml.cohort._covariates import sample_covariates
 from necml.cohort._illness_death import sample_illness_death
 from necml.cohort._model import fit_cohort_model, linear_predictor
 from necml.cohort._response import sample_response
-from necml.cohort._covariates import sample_covariates
 from necml.random import stream_rngs
 from necml.spec import CONTRACT_VARIABLES, CohortSpec
 
@@ -155,6 +155,9 @@ def generate_cohort(
     frame["os_event"] = t_os <= censor
     if spec.response is not None:
         frame["best_response"] = sample_response(
-            spec.response, np.asarray(spec.arm_names, dtype=object)[arms], pfs_u, np.random.default_rng(streams["response"])
+            spec.response,
+            np.asarray(spec.arm_names, dtype=object)[arms],
+            pfs_u,
+            np.random.default_rng(streams["response"]),
         )
     return frame[_column_order(spec, spec.response is not None)]

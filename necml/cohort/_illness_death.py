@@ -81,7 +81,8 @@ def pfs_cumulative_hazard(
     tm = np.minimum(t, t_c)
     h = c1 * tm**k1
     after = t > t_c
-    return np.where(after, h + c2 * (np.where(after, t, 0) ** k2 - np.where(after, t_c, 0) ** k2), h)
+    tail = np.where(after, t, 0) ** k2 - np.where(after, t_c, 0) ** k2
+    return np.where(after, h + c2 * tail, h)
 
 
 def sample_illness_death(

@@ -15,8 +15,8 @@ from numpy.typing import NDArray
 
 from necml.cohort._calibrate import EndpointCalibration, calibrate_endpoints
 from necml.cohort._censoring import Censoring, fit_censoring
-from necml.cohort._illness_death import clipped_share, sample_illness_death
 from necml.cohort._covariates import CovariateModel, fit_covariates, sample_covariates
+from necml.cohort._illness_death import clipped_share, sample_illness_death
 from necml.cohort._terms import term_values
 from necml.exceptions import CalibrationError, SpecError
 from necml.random import stream_rngs

@@ -66,7 +66,8 @@ def spec_from_dict(data: object, *, origin: str = "<dict>") -> CohortSpec:
         If the document is not a mapping or fails validation.
     """
     if not isinstance(data, dict):
-        raise SpecError(f"{origin}: a cohort spec must be a YAML mapping, got {type(data).__name__}")
+        kind = type(data).__name__
+        raise SpecError(f"{origin}: a cohort spec must be a YAML mapping, got {kind}")
     try:
         return CohortSpec.model_validate(data)
     except ValidationError as exc:
@@ -94,8 +95,8 @@ def load_spec(path: str | Path) -> CohortSpec:
 
     Examples
     --------
-    >>> spec = load_spec("configs/cohorts/lcnec_stage4_2025.yaml")  # doctest: +SKIP
-    >>> spec.arms["chemo"].n  # doctest: +SKIP
+    >>> spec = load_spec("configs/cohorts/lcnec_stage4_2025.yaml")
+    >>> spec.arms["chemo"].n
     17
     """
     path = Path(path)
