@@ -124,14 +124,13 @@ def _median_of(surv, hi: float = 1e4) -> float:  # noqa: ANN001 - a callable t -
     return float(optimize.brentq(lambda t: surv(t) - 0.5, 1e-9, hi, xtol=1e-12))
 
 
-def _checks(
-    endpoint: str, spec: EndpointSpec, surv_by_arm: dict, targeted: bool  # noqa: FBT001
-) -> list[TargetCheck]:
+def _checks(spec: EndpointSpec, surv_by_arm: dict) -> list[TargetCheck]:
+    """Medians (calibration targets) and landmark rates (checked only) against the model."""
     checks = []
     for arm, target in spec.arms.items():
         checks.append(TargetCheck(
             what="median", arm=arm, time=None, published=target.median,
-            model=_median_of(surv_by_arm[arm]), source=target.source, targeted=targeted,
+            model=_median_of(surv_by_arm[arm]), source=target.source, targeted=True,
         ))
         for lm in target.landmarks:
             checks.append(TargetCheck(
@@ -169,7 +168,7 @@ def calibrate_endpoints(
     )
     os_surv = {a: (lambda t, a=a: marginal_survival(t, eta_os[a], os)) for a in arms}
     os_cal = EndpointCalibration(endpoint="os", baseline=os, shape_at_bound=os_bound,
-                                 checks=_checks("os", spec_os, os_surv, True))
+                                 checks=_checks(spec_os, os_surv))
 
     log_m_pfs = {a: np.log(spec_pfs.arms[a].median) for a in arms}
     pfs0, _ = _closed_form(
@@ -181,7 +180,7 @@ def calibrate_endpoints(
         for a in arms
     }
     pfs_cal = EndpointCalibration(endpoint="pfs", baseline=pfs, shape_at_bound=pfs_bound,
-                                  checks=_checks("pfs", spec_pfs, pfs_surv, True))
+                                  checks=_checks(spec_pfs, pfs_surv))
     return {"os": os_cal, "pfs": pfs_cal}
 
 
