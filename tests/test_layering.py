@@ -9,8 +9,12 @@ import pytest
 
 PKG = Path(__file__).resolve().parents[1] / "necml"
 # cross-cutting modules first; then the flow, left to right
-ORDER = ["exceptions", "random", "spec", "cohort", "dataset", "fidelity", "cli"]
-CROSS_CUTTING = {"exceptions", "random"}
+ORDER = [
+    "exceptions", "random", "markdown",
+    "spec", "cohort", "dataset", "fidelity", "prognosis", "models", "evaluation",
+    "tracking", "pipeline", "simulation", "cli",
+]
+CROSS_CUTTING = {"exceptions", "random", "markdown"}
 
 
 def _stage(module: str) -> str | None:

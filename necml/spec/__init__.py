@@ -29,7 +29,14 @@ from necml.spec._distributions import (
     ShareAbove,
     ZeroInflatedDist,
 )
-from necml.spec._load import format_validation_error, load_spec, spec_from_dict, spec_hash
+from necml.spec._load import (
+    format_validation_error,
+    load_config,
+    load_spec,
+    read_yaml,
+    spec_from_dict,
+    spec_hash,
+)
 from necml.spec._provenance import is_assumed, parse_source
 
 __all__ = [
@@ -59,6 +66,8 @@ __all__ = [
     "Variable",
     "ZeroInflatedDist",
     "format_validation_error",
+    "load_config",
+    "read_yaml",
     "is_assumed",
     "load_spec",
     "parse_source",

@@ -5,18 +5,23 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from necml.exceptions import SpecError
 from necml.spec._cohort_spec import CohortSpec
+
+M = TypeVar("M", bound=BaseModel)
 
 _DIST_TAGS = frozenset(
     {"normal", "quartiles", "median_range", "beta", "zero_inflated", "bernoulli", "categorical"}
 )
 
-__all__ = ["format_validation_error", "load_spec", "spec_from_dict", "spec_hash"]
+__all__ = [
+    "format_validation_error", "load_config", "load_spec", "read_yaml", "spec_from_dict", "spec_hash",
+]
 
 
 def format_validation_error(error: ValidationError) -> str:
@@ -99,6 +104,11 @@ def load_spec(path: str | Path) -> CohortSpec:
     >>> spec.arms["chemo"].n
     17
     """
+    return spec_from_dict(read_yaml(path), origin=str(path))
+
+
+def read_yaml(path: str | Path) -> object:
+    """Parse a YAML file, with a :class:`SpecError` naming the file when it is missing or bad."""
     path = Path(path)
     if not path.is_file():
         raise SpecError(f"{path}: no such file")
@@ -106,10 +116,39 @@ def load_spec(path: str | Path) -> CohortSpec:
     if not text.strip():
         raise SpecError(f"{path}: the file is empty")
     try:
-        data = yaml.safe_load(text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise SpecError(f"{path}: not valid YAML: {exc}") from None
-    return spec_from_dict(data, origin=str(path))
+
+
+def load_config(path: str | Path, model: type[M], *, what: str) -> M:
+    """Load a YAML file into the pydantic ``model``; errors name the file and dotted fields.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The YAML file.
+    model : type
+        A pydantic model class (frozen, ``extra="forbid"``).
+    what : str
+        What the file is, for messages (e.g. ``"pipeline config"``).
+
+    Returns
+    -------
+    The validated model.
+
+    Raises
+    ------
+    SpecError
+        If the file is missing, empty, not YAML, not a mapping, or invalid.
+    """
+    data = read_yaml(path)
+    if not isinstance(data, dict):
+        raise SpecError(f"{path}: a {what} must be a YAML mapping, got {type(data).__name__}")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise SpecError(f"{path}: invalid {what}\n{format_validation_error(exc)}") from None
 
 
 def spec_hash(spec: CohortSpec) -> str:

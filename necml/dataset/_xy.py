@@ -1,0 +1,131 @@
+"""From a validated table to what estimators take: a typed ``X`` and a structured ``y``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sksurv.util import Surv
+
+from necml.dataset._mapping import Covariate, DataMapping, derive_columns
+from necml.dataset._validate import check_survival_data, event_indicator
+
+__all__ = ["SurvivalData", "design_matrix", "prepare_survival_data", "structured_y"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SurvivalData:
+    """One endpoint of a table, ready for analysis.
+
+    Attributes
+    ----------
+    X : pandas.DataFrame
+        Covariates: continuous as float, binary as float 0/1, categorical as
+        :class:`pandas.Categorical` with the reference level first; missing values are NaN.
+    time, event : numpy.ndarray
+        Follow-up time and event indicator (bool).
+    types : dict
+        Covariate name -> :class:`~necml.dataset.Covariate`.
+    endpoint, source : str
+        What was analysed, and from which file.
+    warnings : list of str
+        What :func:`~necml.dataset.check_survival_data` reported.
+    """
+
+    X: pd.DataFrame
+    time: np.ndarray
+    event: np.ndarray
+    types: dict[str, Covariate]
+    endpoint: str
+    source: str
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def y(self) -> np.ndarray:
+        """The structured ``(event, time)`` array scikit-survival takes."""
+        return structured_y(self.event, self.time)
+
+    def subset(self, index: np.ndarray) -> SurvivalData:
+        """The rows ``index`` (positions), e.g. a resample or a fold."""
+        return SurvivalData(
+            X=self.X.iloc[index].reset_index(drop=True), time=self.time[index],
+            event=self.event[index], types=self.types, endpoint=self.endpoint,
+            source=self.source, warnings=self.warnings,
+        )
+
+
+def structured_y(event: np.ndarray, time: np.ndarray) -> np.ndarray:
+    """``Surv.from_arrays`` with fields ``event`` (bool) and ``time`` (float)."""
+    return Surv.from_arrays(event=np.asarray(event, bool), time=np.asarray(time, float), name_event="event", name_time="time")
+
+
+def prepare_survival_data(
+    frame: pd.DataFrame, mapping: DataMapping, endpoint: str, *, source: str = "data"
+) -> SurvivalData:
+    """Derive cut-offs, validate, and type the covariates of one endpoint.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table.
+    mapping : DataMapping
+        Endpoints, covariates and cut-offs.
+    endpoint : str
+        Which endpoint.
+    source : str, default="data"
+        The file's name for messages.
+
+    Returns
+    -------
+    SurvivalData
+
+    Raises
+    ------
+    necml.exceptions.DataError
+        If the table fails :func:`~necml.dataset.check_survival_data`.
+    """
+    frame = derive_columns(frame, mapping, source=source)
+    warnings = check_survival_data(frame, mapping, endpoint, source=source)
+    columns = mapping.endpoint(endpoint)
+    types = mapping.types
+    X = pd.DataFrame({name: _typed(frame[name], c) for name, c in types.items()})
+    return SurvivalData(
+        X=X.reset_index(drop=True),
+        time=pd.to_numeric(frame[columns.time]).to_numpy(dtype=float),
+        event=event_indicator(frame[columns.event], columns.event),
+        types=types, endpoint=endpoint, source=source, warnings=warnings,
+    )
+
+
+def _typed(column: pd.Series, covariate: Covariate) -> pd.Series:
+    if covariate.type == "categorical":
+        values = column.astype("string").astype(object).where(column.notna(), np.nan)
+        levels = sorted(set(values.dropna()))
+        if covariate.reference is not None:
+            levels = [covariate.reference, *[v for v in levels if v != covariate.reference]]
+        return pd.Series(pd.Categorical(values, categories=levels), index=column.index)
+    if covariate.type == "binary" and not pd.api.types.is_numeric_dtype(column.dtype):
+        column = column.astype("boolean")
+    return pd.to_numeric(column.astype("Float64") if pd.api.types.is_bool_dtype(column) else column).astype(float)
+
+
+def design_matrix(X: pd.DataFrame, types: dict[str, Covariate]) -> pd.DataFrame:
+    """Numeric design of complete cases: categorical covariates as treatment-coded dummies.
+
+    A dummy is named ``<covariate>[<level>]`` and contrasts that level with the reference.
+    Rows with any missing covariate are dropped (complete-case analysis, as in the papers);
+    the index keeps the original row positions.
+    """
+    parts = []
+    for name, covariate in types.items():
+        column = X[name]
+        if covariate.type == "categorical":
+            dummies = pd.get_dummies(column, prefix=name, prefix_sep="[", dtype=float)
+            dummies.columns = [f"{c}]" for c in dummies.columns]
+            dummies = dummies.iloc[:, 1:].where(column.notna())
+            parts.append(dummies)
+        else:
+            parts.append(column.rename(name).astype(float))
+    design = pd.concat(parts, axis=1)
+    return design.dropna()

@@ -1,0 +1,33 @@
+"""Stage 4a: the papers' prognostic analysis (Kaplan-Meier, log-rank, Cox), done right."""
+
+from necml.prognosis._analysis import (
+    PrognosticResult,
+    format_p,
+    paper_table,
+    prognostic_analysis,
+    render_markdown,
+    write_prognostic,
+)
+from necml.prognosis._cox import COX_COLUMNS, CoxFit, cox_multivariate, cox_univariate, fit_cox
+from necml.prognosis._km import DEFAULT_LANDMARKS, km_table, logrank_test, numbers_at_risk
+from necml.prognosis._plots import plot_forest, plot_km
+
+__all__ = [
+    "COX_COLUMNS",
+    "DEFAULT_LANDMARKS",
+    "CoxFit",
+    "PrognosticResult",
+    "cox_multivariate",
+    "cox_univariate",
+    "fit_cox",
+    "format_p",
+    "km_table",
+    "logrank_test",
+    "numbers_at_risk",
+    "paper_table",
+    "plot_forest",
+    "plot_km",
+    "prognostic_analysis",
+    "render_markdown",
+    "write_prognostic",
+]
