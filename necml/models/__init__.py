@@ -1,0 +1,18 @@
+"""Stage 4b: the survival model zoo, sklearn-compatible, preprocessing inside the pipeline."""
+
+from necml.models._preprocess import make_preprocessor
+from necml.models._registry import MODELS, make_model, survival_at
+from necml.models._search_space import ModelConfig, Param, load_model_config
+from necml.models._xgb import XGBAFTSurvival, XGBCoxSurvival
+
+__all__ = [
+    "MODELS",
+    "ModelConfig",
+    "Param",
+    "XGBAFTSurvival",
+    "XGBCoxSurvival",
+    "load_model_config",
+    "make_model",
+    "make_preprocessor",
+    "survival_at",
+]
