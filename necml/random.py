@@ -12,7 +12,7 @@ import zlib
 
 import numpy as np
 
-__all__ = ["STREAMS", "as_seed_sequence", "named_rng", "stream_rngs"]
+__all__ = ["STREAMS", "as_seed_sequence", "child_seed", "int_seed", "named_rng", "stream_rngs"]
 
 #: Named top-level streams of the cohort generator. Append only: reordering changes outputs.
 STREAMS: tuple[str, ...] = (
@@ -97,8 +97,26 @@ def named_rng(parent: np.random.SeedSequence, name: str) -> np.random.Generator:
     numpy.random.Generator
         A PCG64 generator for that component.
     """
-    key = zlib.crc32(name.encode("utf-8"))
-    child = np.random.SeedSequence(
-        entropy=parent.entropy, spawn_key=(*parent.spawn_key, key), pool_size=parent.pool_size
+    return np.random.default_rng(child_seed(parent, name))
+
+
+def child_seed(parent: np.random.SeedSequence, *keys: str | int) -> np.random.SeedSequence:
+    """The child of ``parent`` at the path ``keys`` (names are keyed by their CRC-32).
+
+    Idempotent, unlike ``SeedSequence.spawn``: the same path always gives the same child.
+
+    Examples
+    --------
+    >>> root = np.random.SeedSequence(1)
+    >>> child_seed(root, "rsf", 3).spawn_key == child_seed(root, "rsf", 3).spawn_key
+    True
+    """
+    path = tuple(zlib.crc32(k.encode("utf-8")) if isinstance(k, str) else int(k) for k in keys)
+    return np.random.SeedSequence(
+        entropy=parent.entropy, spawn_key=(*parent.spawn_key, *path), pool_size=parent.pool_size
     )
-    return np.random.default_rng(child)
+
+
+def int_seed(seed: np.random.SeedSequence) -> int:
+    """A 31-bit integer from ``seed`` for libraries that take ``random_state=int`` (sklearn, xgboost)."""
+    return int(seed.generate_state(1, dtype=np.uint32)[0] >> 1)

@@ -1,0 +1,37 @@
+"""Stage 5: metrics with stated definitions, small-sample validation, intervals and tuning."""
+
+from necml.evaluation._auc import cumulative_dynamic_auc_at
+from necml.evaluation._brier import brier_scores, integrated_brier_score
+from necml.evaluation._calibration import calibration_table, plot_calibration
+from necml.evaluation._concordance import ConcordanceCounts, concordance_counts, harrell_c, uno_c
+from necml.evaluation._intervals import bootstrap_draws, metric_table, paired_comparisons
+from necml.evaluation._ipcw import CensoringKM
+from necml.evaluation._metrics import MetricSettings, Metrics, compute_metrics
+from necml.evaluation._resampling import ValidationResult, ValidationSettings, validate_model
+from necml.evaluation._tuning import FitResult, ModelPlan, fit_model, fit_quietly
+
+__all__ = [
+    "CensoringKM",
+    "ConcordanceCounts",
+    "FitResult",
+    "MetricSettings",
+    "Metrics",
+    "ModelPlan",
+    "ValidationResult",
+    "ValidationSettings",
+    "bootstrap_draws",
+    "brier_scores",
+    "calibration_table",
+    "compute_metrics",
+    "concordance_counts",
+    "cumulative_dynamic_auc_at",
+    "fit_model",
+    "fit_quietly",
+    "harrell_c",
+    "integrated_brier_score",
+    "metric_table",
+    "paired_comparisons",
+    "plot_calibration",
+    "uno_c",
+    "validate_model",
+]

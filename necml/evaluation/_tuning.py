@@ -1,0 +1,118 @@
+"""Fitting a model of the zoo, with optional Optuna tuning on the training data only.
+
+Tuning is nested: it sees only the data it is given (an outer training fold or a bootstrap
+sample), scores each trial by the mean Harrell C over an inner stratified K-fold split, runs
+trials sequentially (``n_jobs=1``) with a seeded TPE sampler, so a fixed seed gives identical
+results, and refits the best parameters on all the data it was given.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import optuna
+from sklearn.model_selection import StratifiedKFold
+from sklearn.pipeline import Pipeline
+
+from necml.dataset import SurvivalData
+from necml.evaluation._concordance import harrell_c
+from necml.models import ModelConfig, make_model
+from necml.random import child_seed, int_seed
+
+__all__ = ["FitResult", "ModelPlan", "fit_model", "fit_quietly"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModelPlan:
+    """A model to evaluate: its config (fixed parameters, search space) and tuning budget."""
+
+    name: str
+    config: ModelConfig
+    n_trials: int = 0
+    inner_folds: int = 3
+
+
+@dataclass(slots=True, kw_only=True)
+class FitResult:
+    """A fitted pipeline, the parameters it used, and what happened on the way."""
+
+    model: Pipeline | None
+    params: dict[str, object]
+    best_inner_c: float = float("nan")
+    notes: list[str] = field(default_factory=list)
+
+
+def fit_quietly(model: Pipeline, data: SurvivalData) -> tuple[Pipeline, list[str]]:
+    """Fit, returning the fit's warnings as messages instead of emitting them."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.fit(data.X, data.y)
+    return model, sorted({f"{w.category.__name__}: {str(w.message).splitlines()[0]}" for w in caught})
+
+
+_FIT_ERRORS = (ValueError, ArithmeticError, np.linalg.LinAlgError)
+
+
+def _inner_c(plan: ModelPlan, data: SurvivalData, params: dict, seed: np.random.SeedSequence) -> float:
+    split = StratifiedKFold(plan.inner_folds, shuffle=True, random_state=int_seed(child_seed(seed, "inner")))
+    scores = []
+    for train, test in split.split(data.X, data.event):
+        model = make_model(plan.name, data.X, data.types, params=params, random_state=int_seed(seed))
+        fit_quietly(model, data.subset(train))
+        scores.append(harrell_c(data.time[test], data.event[test], model.predict(data.X.iloc[test])))
+    return float(np.nanmean(scores))
+
+
+def _tune(plan: ModelPlan, data: SurvivalData, seed: np.random.SeedSequence) -> tuple[dict, float, list[str]]:
+    def objective(trial: optuna.Trial) -> float:
+        params = plan.config.suggest(trial)
+        try:
+            value = _inner_c(plan, data, params, child_seed(seed, "trial"))
+        except _FIT_ERRORS as exc:
+            raise optuna.TrialPruned(f"fit failed: {exc}") from None
+        if not np.isfinite(value):
+            raise optuna.TrialPruned("inner C undefined")
+        return value
+
+    previous = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        sampler = optuna.samplers.TPESampler(seed=int_seed(child_seed(seed, "sampler")))
+        study = optuna.create_study(direction="maximize", sampler=sampler)
+        study.optimize(objective, n_trials=plan.n_trials, n_jobs=1)
+    finally:
+        optuna.logging.set_verbosity(previous)
+    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    notes = [f"{len(study.trials) - len(complete)} of {len(study.trials)} trials failed"] if len(complete) < len(study.trials) else []
+    if not complete:
+        return dict(plan.config.fixed), float("nan"), [*notes, "no trial completed: fixed parameters used"]
+    return {**plan.config.fixed, **study.best_params}, float(study.best_value), notes
+
+
+def fit_model(plan: ModelPlan, data: SurvivalData, seed: np.random.SeedSequence) -> FitResult:
+    """Tune (when ``plan.n_trials > 0``) and fit ``plan``'s model on ``data``.
+
+    Parameters
+    ----------
+    plan : ModelPlan
+    data : SurvivalData
+        Training data; nothing else is seen.
+    seed : numpy.random.SeedSequence
+        Seeds the sampler, the inner split and the estimator.
+
+    Returns
+    -------
+    FitResult
+        ``model`` is None when the final fit failed (the reason is in ``notes``).
+    """
+    params, best, notes = dict(plan.config.fixed), float("nan"), []
+    if plan.n_trials > 0 and plan.config.search:
+        params, best, notes = _tune(plan, data, seed)
+    model = make_model(plan.name, data.X, data.types, params=params, random_state=int_seed(child_seed(seed, "fit")))
+    try:
+        model, fit_notes = fit_quietly(model, data)
+    except _FIT_ERRORS as exc:
+        return FitResult(model=None, params=params, best_inner_c=best, notes=[*notes, f"fit failed: {exc}"])
+    return FitResult(model=model, params=params, best_inner_c=best, notes=[*notes, *fit_notes])
