@@ -198,6 +198,34 @@ def prognostic(
     out.print("wrote " + ", ".join(str(p) for p in paths))
 
 
+@app.command("run")
+@_user_errors
+def run_command(
+    pipeline: Annotated[Path, typer.Argument(help="Pipeline config, e.g. pipelines/quickstart.yaml.")],
+    data: Annotated[Path | None, typer.Option(help="Analyse this CSV/Parquet instead.")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", "-s", min=0, help="Override the seed.")] = None,
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output root.")] = Path("reports"),
+) -> None:
+    """Run a pipeline: data, validation, prognostic analysis, models, metrics with CIs."""
+    from necml.pipeline import load_pipeline, run_pipeline, write_outputs
+
+    config = load_pipeline(pipeline)
+    if seed is not None:
+        config = config.model_copy(update={"seed": seed})
+    result = run_pipeline(config, base=pipeline.parent, data_file=data)
+    for message in result.data.warnings:
+        err.print(f"warning: {message}", style="yellow", markup=False, highlight=False)
+    table = Table(title=f"{config.name}: {len(result.data.time)} patients, "
+                  f"{int(result.data.event.sum())} events, {config.validation.scheme}")
+    for col in ("model", "metric", "value", "95% CI"):
+        table.add_column(col)
+    for r in result.metrics.itertuples():
+        if r.metric.startswith("cindex") or r.metric == "ibs":
+            table.add_row(r.model, r.metric, f"{r.value:.3f}", f"{r.ci_low:.3f}-{r.ci_high:.3f}")
+    out.print(table)
+    out.print(f"wrote {write_outputs(result, out_dir)}")
+
+
 def main() -> None:  # pragma: no cover - console entry point
     """Run the CLI."""
     sys.exit(app())

@@ -87,7 +87,7 @@ def _tune(plan: ModelPlan, data: SurvivalData, seed: np.random.SeedSequence) -> 
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     notes = [f"{len(study.trials) - len(complete)} of {len(study.trials)} trials failed"] if len(complete) < len(study.trials) else []
     if not complete:
-        return dict(plan.config.fixed), float("nan"), [*notes, "no trial completed: fixed parameters used"]
+        return plan.config.untuned, float("nan"), [*notes, "no trial completed: untuned parameters used"]
     return {**plan.config.fixed, **study.best_params}, float(study.best_value), notes
 
 
@@ -107,7 +107,7 @@ def fit_model(plan: ModelPlan, data: SurvivalData, seed: np.random.SeedSequence)
     FitResult
         ``model`` is None when the final fit failed (the reason is in ``notes``).
     """
-    params, best, notes = dict(plan.config.fixed), float("nan"), []
+    params, best, notes = plan.config.untuned, float("nan"), []
     if plan.n_trials > 0 and plan.config.search:
         params, best, notes = _tune(plan, data, seed)
     model = make_model(plan.name, data.X, data.types, params=params, random_state=int_seed(child_seed(seed, "fit")))

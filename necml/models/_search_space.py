@@ -50,6 +50,7 @@ class ModelConfig(BaseModel):
     model: str
     description: str = ""
     fixed: dict[str, Scalar] = Field(default_factory=dict)
+    defaults: dict[str, Scalar] = Field(default_factory=dict, description="searched params, untuned")
     search: dict[str, Param] = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -57,7 +58,15 @@ class ModelConfig(BaseModel):
         both = sorted(set(self.fixed) & set(self.search))
         if both:
             raise ValueError(f"parameters both fixed and searched: {', '.join(both)}")
+        stray = sorted(set(self.defaults) - set(self.search))
+        if stray:
+            raise ValueError(f"defaults are for searched parameters; not searched: {', '.join(stray)}")
         return self
+
+    @property
+    def untuned(self) -> dict[str, Scalar]:
+        """Parameters used without tuning: the defaults of searched ones plus the fixed ones."""
+        return {**self.defaults, **self.fixed}
 
     def suggest(self, trial: object) -> dict[str, Scalar]:
         """Parameters for one Optuna trial: the fixed ones plus suggested ones."""

@@ -1,0 +1,109 @@
+"""Pipeline configuration (``pipelines/*.yaml``): data, analysis, validation and models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = ["DataSource", "GridConfig", "MetricsConfig", "ModelEntry", "PipelineConfig", "ValidationConfig",
+           "load_pipeline"]
+
+_FROZEN = ConfigDict(frozen=True, extra="forbid")
+
+
+class Generate(BaseModel):
+    """Generate a synthetic cohort from a spec."""
+
+    model_config = _FROZEN
+    spec: str
+    n: int = Field(gt=0)
+
+
+class DataSource(BaseModel):
+    """Exactly one of: ``generate`` (spec + n), ``file`` (CSV/Parquet), ``dataset: veterans``."""
+
+    model_config = _FROZEN
+    generate: Generate | None = None
+    file: str | None = None
+    dataset: Literal["veterans"] | None = None
+    mapping: str | None = Field(default=None, description="YAML data mapping for `file`")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> DataSource:
+        given = [k for k in ("generate", "file", "dataset") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of generate, file, dataset; got {given or 'none'}")
+        return self
+
+
+class GridConfig(BaseModel):
+    """The integrated-Brier grid (months)."""
+
+    model_config = _FROZEN
+    start: float = Field(default=1.0, ge=0)
+    stop: float = 24.0
+    points: int = Field(default=24, ge=2)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> GridConfig:
+        if not self.start < self.stop:
+            raise ValueError(f"`start < stop` must hold, but got (start={self.start}, stop={self.stop})")
+        return self
+
+
+class MetricsConfig(BaseModel):
+    """Landmarks, Uno's tau, the IBS grid and the calibration landmark (months)."""
+
+    model_config = _FROZEN
+    landmarks: list[float] = Field(default_factory=lambda: [6.0, 12.0, 24.0], min_length=1)
+    tau: float = Field(default=24.0, gt=0)
+    grid: GridConfig = Field(default_factory=GridConfig)
+    calibration_at: float = Field(default=12.0, gt=0)
+    calibration_groups: int = Field(default=3, ge=2)
+
+
+class ValidationConfig(BaseModel):
+    """The validation protocol."""
+
+    model_config = _FROZEN
+    scheme: Literal["cv", "bootstrap", "holdout"] = "cv"
+    folds: int = Field(default=5, ge=2)
+    repeats: int = Field(default=5, ge=1)
+    bootstrap: int = Field(default=100, ge=1)
+    holdout_fraction: float = Field(default=0.3, gt=0, lt=1)
+    ci_resamples: int = Field(default=200, ge=10)
+
+
+class ModelEntry(BaseModel):
+    """A model: its config file (``configs/models/*.yaml``) and tuning budget."""
+
+    model_config = _FROZEN
+    config: str
+    n_trials: int = Field(default=0, ge=0)
+    inner_folds: int = Field(default=3, ge=2)
+
+
+class PipelineConfig(BaseModel):
+    """A whole pipeline: data -> validate -> prognostic analysis -> models -> tables and plots."""
+
+    model_config = _FROZEN
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    description: str = ""
+    seed: int = Field(default=0, ge=0)
+    data: DataSource
+    endpoint: str = "os"
+    covariates: list[str] | None = None
+    by: str | None = None
+    prognostic: bool = True
+    validation: ValidationConfig = Field(default_factory=ValidationConfig)
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+    models: list[ModelEntry] = Field(min_length=1)
+
+
+def load_pipeline(path: str | Path) -> PipelineConfig:
+    """Load ``pipelines/<name>.yaml``; errors name the file and the dotted field."""
+    from necml.spec import load_config
+
+    return load_config(path, PipelineConfig, what="pipeline config")
