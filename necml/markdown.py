@@ -17,6 +17,7 @@ def markdown_table(frame: pd.DataFrame) -> str:
     |---|---|
     | 1 | x\\|y |
     """
+
     def cell(value: object) -> str:
         return str(value).replace("|", "\\|")
 

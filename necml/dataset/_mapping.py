@@ -158,7 +158,9 @@ def contract_mapping(frame: pd.DataFrame) -> DataMapping:
     reference is its first level (the control arm, which the generator puts first).
     """
     endpoint_columns = {c for e in _CONTRACT_ENDPOINTS.values() for c in (e.time, e.event)}
-    endpoints = {k: e for k, e in _CONTRACT_ENDPOINTS.items() if e.time in frame and e.event in frame}
+    endpoints = {
+        k: e for k, e in _CONTRACT_ENDPOINTS.items() if e.time in frame and e.event in frame
+    }
     covariates: dict[str, Covariate] = {}
     for name in frame.columns:
         if name in endpoint_columns or name in _NOT_COVARIATES:
@@ -178,7 +180,9 @@ def _covariate_from_dtype(column: pd.Series) -> Covariate:
     return Covariate(type="categorical", reference=levels[0] if levels else None)
 
 
-_EXPRESSION = re.compile(r"^\s*(?P<var>[A-Za-z_][A-Za-z0-9_]*)\s*(?P<op>>=|<=|>|<)\s*(?P<val>\S+)\s*$")
+_EXPRESSION = re.compile(
+    r"^\s*(?P<var>[A-Za-z_][A-Za-z0-9_]*)\s*(?P<op>>=|<=|>|<)\s*(?P<val>\S+)\s*$"
+)
 
 
 def parse_covariate_expression(text: str) -> tuple[str, Cutoff | None]:
@@ -199,13 +203,17 @@ def parse_covariate_expression(text: str) -> tuple[str, Cutoff | None]:
     try:
         value = float(match["val"])
     except ValueError:
-        raise DataError(f"cannot read covariate {text!r}: {match['val']!r} is not a number") from None
+        raise DataError(
+            f"cannot read covariate {text!r}: {match['val']!r} is not a number"
+        ) from None
     shown = f"{value:g}".replace(".", "p").replace("-", "m")
     name = f"{match['var']}_{_OPS[match['op']]}_{shown}"
     return name, Cutoff(variable=match["var"], op=match["op"], value=value)
 
 
-def derive_columns(frame: pd.DataFrame, mapping: DataMapping, *, source: str = "data") -> pd.DataFrame:
+def derive_columns(
+    frame: pd.DataFrame, mapping: DataMapping, *, source: str = "data"
+) -> pd.DataFrame:
     """Add the mapping's derived cut-off columns (nullable booleans) to a copy of ``frame``."""
     missing = sorted({c.variable for c in mapping.derive.values()} - set(frame.columns))
     if missing:

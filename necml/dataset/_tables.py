@@ -11,7 +11,12 @@ from necml.dataset._mapping import Covariate, DataMapping, Endpoint, contract_ma
 from necml.exceptions import DataError
 
 __all__ = [
-    "DAYS_PER_MONTH", "VETERANS", "VETERANS_MAPPING", "load_table", "load_veterans", "resolve_data",
+    "DAYS_PER_MONTH",
+    "VETERANS",
+    "VETERANS_MAPPING",
+    "load_table",
+    "load_veterans",
+    "resolve_data",
 ]
 
 #: Average Gregorian month, used to convert days to months.
@@ -101,7 +106,9 @@ def load_veterans() -> pd.DataFrame:
 VETERANS = "veterans"
 
 
-def resolve_data(data: str | Path, mapping: str | Path | None = None) -> tuple[pd.DataFrame, DataMapping, str]:
+def resolve_data(
+    data: str | Path, mapping: str | Path | None = None
+) -> tuple[pd.DataFrame, DataMapping, str]:
     """Load a table and its mapping: ``"veterans"``, a necml cohort, or a mapped user file.
 
     Parameters

@@ -88,7 +88,9 @@ def _check_time(column: pd.Series, where: str) -> np.ndarray:
     if bad.any():
         raise DataError(f"{where}: non-numeric time {column[bad].iloc[0]!r} in row {bad.idxmax()}")
     if values.isna().any():
-        raise DataError(f"{where}: {int(values.isna().sum())} missing time(s), e.g. row {values.isna().idxmax()}")
+        raise DataError(
+            f"{where}: {int(values.isna().sum())} missing time(s), e.g. row {values.isna().idxmax()}"
+        )
     if (values < 0).any():
         raise DataError(f"{where}: negative time {values.min()} in row {values.idxmin()}")
     return values.to_numpy(dtype=float)
@@ -107,7 +109,9 @@ def event_indicator(column: pd.Series, where: str) -> np.ndarray:
     values = _zero_one(column)
     bad = values.isna()
     if bad.any():
-        raise DataError(f"{where}: events must be 0/1 or boolean, got {column[bad].iloc[0]!r} in row {bad.idxmax()}")
+        raise DataError(
+            f"{where}: events must be 0/1 or boolean, got {column[bad].iloc[0]} in row {bad.idxmax()}"
+        )
     return values.to_numpy(dtype=float) == 1
 
 
@@ -127,12 +131,14 @@ def _check_covariate(column: pd.Series, covariate: Covariate, where: str) -> Non
         numeric = pd.to_numeric(observed, errors="coerce")
         if numeric.isna().any():
             raise DataError(f"{where}: continuous but holds {observed[numeric.isna()].iloc[0]!r}")
-        if (covariate.log and (numeric < 0).any()):
+        if covariate.log and (numeric < 0).any():
             raise DataError(f"{where}: `log: true` needs values >= 0, got {numeric.min()}")
     if covariate.type == "binary":
         numeric = _zero_one(observed)
         if numeric.isna().any():
-            raise DataError(f"{where}: binary values must be 0/1 or boolean, got {observed[numeric.isna()].iloc[0]!r}")
+            raise DataError(
+                f"{where}: binary values must be 0/1 or boolean, got {observed[numeric.isna()].iloc[0]!r}"
+            )
     if observed.astype(str).nunique() < 2:
         raise DataError(f"{where} is constant ({observed.iloc[0]!r}); it cannot be estimated")
     if covariate.type == "categorical" and covariate.reference is not None:
@@ -141,11 +147,15 @@ def _check_covariate(column: pd.Series, covariate: Covariate, where: str) -> Non
             raise DataError(f"{where}: reference level {covariate.reference!r} not among {levels}")
 
 
-def _covariate_warnings(column: pd.Series, covariate: Covariate, event: np.ndarray, name: str) -> list[str]:
+def _covariate_warnings(
+    column: pd.Series, covariate: Covariate, event: np.ndarray, name: str
+) -> list[str]:
     found = []
     share = float(column.isna().mean())
     if share > HEAVY_MISSING_SHARE:
-        found.append(f"covariate {name!r} is {share:.0%} missing; complete-case analyses drop those rows")
+        found.append(
+            f"covariate {name!r} is {share:.0%} missing; complete-case analyses drop those rows"
+        )
     if covariate.type != "continuous":
         present = column.notna().to_numpy()
         levels = column[present].astype(str).to_numpy()

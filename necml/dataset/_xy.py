@@ -49,15 +49,24 @@ class SurvivalData:
     def subset(self, index: np.ndarray) -> SurvivalData:
         """The rows ``index`` (positions), e.g. a resample or a fold."""
         return SurvivalData(
-            X=self.X.iloc[index].reset_index(drop=True), time=self.time[index],
-            event=self.event[index], types=self.types, endpoint=self.endpoint,
-            source=self.source, warnings=self.warnings,
+            X=self.X.iloc[index].reset_index(drop=True),
+            time=self.time[index],
+            event=self.event[index],
+            types=self.types,
+            endpoint=self.endpoint,
+            source=self.source,
+            warnings=self.warnings,
         )
 
 
 def structured_y(event: np.ndarray, time: np.ndarray) -> np.ndarray:
     """``Surv.from_arrays`` with fields ``event`` (bool) and ``time`` (float)."""
-    return Surv.from_arrays(event=np.asarray(event, bool), time=np.asarray(time, float), name_event="event", name_time="time")
+    return Surv.from_arrays(
+        event=np.asarray(event, bool),
+        time=np.asarray(time, float),
+        name_event="event",
+        name_time="time",
+    )
 
 
 def prepare_survival_data(
@@ -94,7 +103,10 @@ def prepare_survival_data(
         X=X.reset_index(drop=True),
         time=pd.to_numeric(frame[columns.time]).to_numpy(dtype=float),
         event=event_indicator(frame[columns.event], columns.event),
-        types=types, endpoint=endpoint, source=source, warnings=warnings,
+        types=types,
+        endpoint=endpoint,
+        source=source,
+        warnings=warnings,
     )
 
 
@@ -107,7 +119,9 @@ def _typed(column: pd.Series, covariate: Covariate) -> pd.Series:
         return pd.Series(pd.Categorical(values, categories=levels), index=column.index)
     if covariate.type == "binary" and not pd.api.types.is_numeric_dtype(column.dtype):
         column = column.astype("boolean")
-    return pd.to_numeric(column.astype("Float64") if pd.api.types.is_bool_dtype(column) else column).astype(float)
+    return pd.to_numeric(
+        column.astype("Float64") if pd.api.types.is_bool_dtype(column) else column
+    ).astype(float)
 
 
 def design_matrix(X: pd.DataFrame, types: dict[str, Covariate]) -> pd.DataFrame:

@@ -6,7 +6,7 @@ from necml.evaluation._calibration import calibration_table, plot_calibration
 from necml.evaluation._concordance import ConcordanceCounts, concordance_counts, harrell_c, uno_c
 from necml.evaluation._intervals import bootstrap_draws, metric_table, paired_comparisons
 from necml.evaluation._ipcw import CensoringKM
-from necml.evaluation._metrics import MetricSettings, Metrics, compute_metrics
+from necml.evaluation._metrics import Metrics, MetricSettings, compute_metrics
 from necml.evaluation._resampling import ValidationResult, ValidationSettings, validate_model
 from necml.evaluation._tuning import FitResult, ModelPlan, fit_model, fit_quietly
 

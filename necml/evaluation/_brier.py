@@ -56,7 +56,9 @@ def brier_scores(
     g_event = censoring.survival_left(time[:, 0])[:, None]
     g_grid = censoring.survival(grid[0])[None, :]
     with np.errstate(divide="ignore", invalid="ignore"):
-        terms = np.where(died, survival**2 / g_event, 0.0) + np.where(alive, (1.0 - survival) ** 2 / g_grid, 0.0)
+        terms = np.where(died, survival**2 / g_event, 0.0) + np.where(
+            alive, (1.0 - survival) ** 2 / g_grid, 0.0
+        )
     return terms.mean(axis=0)
 
 

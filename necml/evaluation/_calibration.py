@@ -34,8 +34,16 @@ def calibration_table(
         else:
             observed = float(kmf.survival_function_.loc[:at].iloc[-1, 0])
             band = tuple(kmf.confidence_interval_.loc[:at].iloc[-1].to_numpy())
-        rows.append({"group": g + 1, "n": members.size, "predicted": float(predicted[members].mean()),
-                     "observed": observed, "observed_low": band[0], "observed_high": band[1]})
+        rows.append(
+            {
+                "group": g + 1,
+                "n": members.size,
+                "predicted": float(predicted[members].mean()),
+                "observed": observed,
+                "observed_low": band[0],
+                "observed_high": band[1],
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -44,9 +52,13 @@ def plot_calibration(tables: dict[str, pd.DataFrame], at: float, path: str | Pat
     fig = Figure(figsize=(3.2 * len(tables), 3.4))
     axes = np.atleast_1d(fig.subplots(1, len(tables), sharey=True))
     for ax, (name, table) in zip(axes, tables.items(), strict=True):
-        err = np.vstack([table["observed"] - table["observed_low"], table["observed_high"] - table["observed"]])
+        err = np.vstack(
+            [table["observed"] - table["observed_low"], table["observed_high"] - table["observed"]]
+        )
         ax.errorbar(table["predicted"], table["observed"], yerr=err, fmt="o", capsize=3)
         ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1)
         ax.set(title=name, xlabel=f"predicted S({at:g})", xlim=(0, 1), ylim=(0, 1))
     axes[0].set_ylabel(f"Kaplan-Meier S({at:g})")
-    return atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight"))
+    return atomic_write(
+        path, lambda tmp: fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
+    )

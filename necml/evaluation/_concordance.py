@@ -134,7 +134,9 @@ def harrell_c(time: NDArray, event: NDArray, risk: NDArray) -> float:
     return concordance_counts(time, event, risk).c
 
 
-def uno_c(time: NDArray, event: NDArray, risk: NDArray, *, censoring_survival: NDArray, tau: float) -> float:
+def uno_c(
+    time: NDArray, event: NDArray, risk: NDArray, *, censoring_survival: NDArray, tau: float
+) -> float:
     """Uno's IPCW concordance truncated at ``tau``.
 
     Parameters

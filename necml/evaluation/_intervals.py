@@ -26,7 +26,9 @@ from necml.evaluation._resampling import ValidationResult
 __all__ = ["bootstrap_draws", "metric_table", "paired_comparisons"]
 
 
-def _draw(result: ValidationResult, data: SurvivalData, idx: np.ndarray, settings: MetricSettings) -> dict[str, float]:
+def _draw(
+    result: ValidationResult, data: SurvivalData, idx: np.ndarray, settings: MetricSettings
+) -> dict[str, float]:
     values: dict[str, list[float]] = {}
     rows = result.rows[idx]
     for r in range(result.risk.shape[0]):
@@ -42,7 +44,11 @@ def _draw(result: ValidationResult, data: SurvivalData, idx: np.ndarray, setting
 
 
 def bootstrap_draws(
-    results: dict[str, ValidationResult], data: SurvivalData, settings: MetricSettings, *, resamples: int,
+    results: dict[str, ValidationResult],
+    data: SurvivalData,
+    settings: MetricSettings,
+    *,
+    resamples: int,
     seed: np.random.SeedSequence,
 ) -> pd.DataFrame:
     """Metric values of every model on the same patient resamples: columns draw, model, metric, value."""
@@ -55,7 +61,10 @@ def bootstrap_draws(
     for b in range(resamples):
         idx = rng.integers(0, m, m)
         for name, result in results.items():
-            rows += [{"draw": b, "model": name, "metric": k, "value": v} for k, v in _draw(result, data, idx, settings).items()]
+            rows += [
+                {"draw": b, "model": name, "metric": k, "value": v}
+                for k, v in _draw(result, data, idx, settings).items()
+            ]
     return pd.DataFrame(rows)
 
 
@@ -65,24 +74,40 @@ def metric_table(results: dict[str, ValidationResult], draws: pd.DataFrame) -> p
     for name, result in results.items():
         shift = result.estimates.set_index("metric").get("optimism")
         for row in result.estimates.itertuples():
-            got = draws[(draws["model"] == name) & (draws["metric"] == row.metric)]["value"].to_numpy()
+            got = draws[(draws["model"] == name) & (draws["metric"] == row.metric)][
+                "value"
+            ].to_numpy()
             finite = got[np.isfinite(got)]
             low, high = np.quantile(finite, [0.025, 0.975]) if finite.size else (np.nan, np.nan)
             if shift is not None:
                 low, high = low - shift[row.metric], high - shift[row.metric]
-            out.append({"model": name, "metric": row.metric, "value": row.value, "ci_low": low, "ci_high": high,
-                        "validation": _describe(result), "undefined_draws": int(got.size - finite.size)})
+            out.append(
+                {
+                    "model": name,
+                    "metric": row.metric,
+                    "value": row.value,
+                    "ci_low": low,
+                    "ci_high": high,
+                    "validation": _describe(result),
+                    "undefined_draws": int(got.size - finite.size),
+                }
+            )
     return pd.DataFrame(out)
 
 
 def _describe(result: ValidationResult) -> str:
-    return {"cv": "repeated stratified k-fold (pooled out-of-fold)", "bootstrap": "bootstrap optimism-corrected",
-            "holdout": "held-out split"}[result.scheme]
+    return {
+        "cv": "repeated stratified k-fold (pooled out-of-fold)",
+        "bootstrap": "bootstrap optimism-corrected",
+        "holdout": "held-out split",
+    }[result.scheme]
 
 
 def paired_comparisons(draws: pd.DataFrame, estimates: pd.DataFrame) -> pd.DataFrame:
     """Every pair of models on every metric: difference (a - b), 95% CI and paired p-value."""
-    wide = draws.pivot_table(index=["draw", "metric"], columns="model", values="value", dropna=False)
+    wide = draws.pivot_table(
+        index=["draw", "metric"], columns="model", values="value", dropna=False
+    )
     point = estimates.set_index(["model", "metric"])["value"]
     out = []
     for a, b in combinations(list(dict.fromkeys(estimates["model"])), 2):
@@ -93,6 +118,15 @@ def paired_comparisons(draws: pd.DataFrame, estimates: pd.DataFrame) -> pd.DataF
                 continue
             low, high = np.quantile(diff, [0.025, 0.975])
             p = min(1.0, 2 * min((diff <= 0).mean(), (diff >= 0).mean()))
-            out.append({"model_a": a, "model_b": b, "metric": metric,
-                        "difference": point[(a, metric)] - point[(b, metric)], "ci_low": low, "ci_high": high, "p": p})
+            out.append(
+                {
+                    "model_a": a,
+                    "model_b": b,
+                    "metric": metric,
+                    "difference": point[(a, metric)] - point[(b, metric)],
+                    "ci_low": low,
+                    "ci_high": high,
+                    "p": p,
+                }
+            )
     return pd.DataFrame(out)

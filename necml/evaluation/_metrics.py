@@ -8,7 +8,8 @@ Metric names and definitions (risk: higher = worse; times in months):
     Uno's IPCW C truncated at tau = T (``MetricSettings.tau``), G from the training data.
 ``auc_<t>m``
     Cumulative/dynamic time-dependent AUC at t (Uno et al. 2007;
-    :mod:`necml.evaluation._auc`, which reproduces scikit-survival's ``cumulative_dynamic_auc``): cases T <= t with an event, controls T > t, IPCW-weighted.
+    :mod:`necml.evaluation._auc`, which reproduces scikit-survival's ``cumulative_dynamic_auc``):
+    cases T <= t with an event, controls T > t, IPCW-weighted.
 ``brier_<t>m``, ``ibs``
     Graf's Brier score at t and its integral over the grid divided by the grid's length
     (:mod:`necml.evaluation._brier`).
@@ -57,8 +58,13 @@ class MetricSettings:
 
     def names(self) -> list[str]:
         """Metric names in report order."""
-        return ["cindex_harrell", f"cindex_uno_tau{self.tau:g}", *(f"auc_{t:g}m" for t in self.landmarks),
-                *(f"brier_{t:g}m" for t in self.landmarks), "ibs"]
+        return [
+            "cindex_harrell",
+            f"cindex_uno_tau{self.tau:g}",
+            *(f"auc_{t:g}m" for t in self.landmarks),
+            *(f"brier_{t:g}m" for t in self.landmarks),
+            "ibs",
+        ]
 
 
 @dataclass(slots=True)
@@ -74,7 +80,9 @@ class Metrics:
         self.notes[name] = f"undefined: {why}"
 
 
-def _uno(m: Metrics, name: str, t: NDArray, e: NDArray, risk: NDArray, g: CensoringKM, tau: float) -> None:
+def _uno(
+    m: Metrics, name: str, t: NDArray, e: NDArray, risk: NDArray, g: CensoringKM, tau: float
+) -> None:
     events = np.sort(t[e])
     zero = events[g.survival(events) <= 0]
     limit = min(tau, float(t.max()), float(zero[0]) if zero.size else np.inf)
@@ -86,7 +94,9 @@ def _uno(m: Metrics, name: str, t: NDArray, e: NDArray, risk: NDArray, g: Censor
     m.values[name] = uno_c(t, e, risk, censoring_survival=g.survival(t), tau=limit)
 
 
-def _auc(m: Metrics, name: str, t: NDArray, e: NDArray, risk: NDArray, g: CensoringKM, at: float) -> None:
+def _auc(
+    m: Metrics, name: str, t: NDArray, e: NDArray, risk: NDArray, g: CensoringKM, at: float
+) -> None:
     if not t.min() <= at < t.max():
         m.undefined(name, f"{at:g} outside test follow-up [{t.min():.3g}, {t.max():.3g})")
     elif not (e & (t <= at)).any():
@@ -139,7 +149,9 @@ def compute_metrics(
         if not t.min() <= at < t.max() or g.survival(np.array([at]))[0] <= 0:
             m.undefined(name, f"{at:g} outside test follow-up or censoring KM 0")
         else:
-            m.values[name] = float(brier_scores(t, e, survival[:, [column[at]]], np.array([at]), g)[0])
+            m.values[name] = float(
+                brier_scores(t, e, survival[:, [column[at]]], np.array([at]), g)[0]
+            )
     grid = settings.grid
     keep = (grid >= t.min()) & (grid < t.max()) & (g.survival(grid) > 0)
     if keep.sum() < 2:

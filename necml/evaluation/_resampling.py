@@ -64,25 +64,33 @@ class ValidationResult:
 
 
 def _rows(m: Metrics, **where: object) -> list[dict[str, object]]:
-    return [{**where, "metric": k, "value": v, "note": m.notes.get(k, "")} for k, v in m.values.items()]
+    return [
+        {**where, "metric": k, "value": v, "note": m.notes.get(k, "")} for k, v in m.values.items()
+    ]
 
 
 def _ledger(notes: list[str], **where: object) -> list[dict[str, object]]:
     return [{**where, "note": n} for n in notes]
 
 
-def _predict(fit, data: SurvivalData, rows: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _predict(
+    fit, data: SurvivalData, rows: np.ndarray, times: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     X = data.X.iloc[rows]
     return fit.model.predict(X), survival_at(fit.model, X, times)
 
 
-def _cross_validate(plan: ModelPlan, data: SurvivalData, s: ValidationSettings, seed: np.random.SeedSequence) -> ValidationResult:
+def _cross_validate(
+    plan: ModelPlan, data: SurvivalData, s: ValidationSettings, seed: np.random.SeedSequence
+) -> ValidationResult:
     n, times = len(data.time), s.metrics.times
     risk = np.full((s.repeats, n), np.nan)
     surv = np.full((s.repeats, n, times.size), np.nan)
     per_fold, ledger, params = [], [], []
     for r in range(s.repeats):
-        split = StratifiedKFold(s.folds, shuffle=True, random_state=int_seed(child_seed(seed, "split", r)))
+        split = StratifiedKFold(
+            s.folds, shuffle=True, random_state=int_seed(child_seed(seed, "split", r))
+        )
         for k, (train, test) in enumerate(split.split(data.X, data.event)):
             fit = fit_model(plan, data.subset(train), child_seed(seed, "fit", r, k))
             ledger += _ledger(fit.notes, repeat=r, fold=k)
@@ -90,20 +98,55 @@ def _cross_validate(plan: ModelPlan, data: SurvivalData, s: ValidationSettings, 
             if fit.model is None:
                 continue
             risk[r, test], surv[r, test] = _predict(fit, data, test, times)
-            m = compute_metrics(data.time[train], data.event[train], data.time[test], data.event[test],
-                                risk[r, test], surv[r, test], s.metrics)
+            m = compute_metrics(
+                data.time[train],
+                data.event[train],
+                data.time[test],
+                data.event[test],
+                risk[r, test],
+                surv[r, test],
+                s.metrics,
+            )
             per_fold += _rows(m, repeat=r, fold=k)
     pooled = []
     for r in range(s.repeats):
         ok = np.isfinite(risk[r])
         if not ok.all():
-            ledger.append({"repeat": r, "fold": -1, "note": f"{int((~ok).sum())} patients without a prediction"})
-        m = compute_metrics(data.time, data.event, data.time[ok], data.event[ok], risk[r, ok], surv[r, ok], s.metrics)
+            ledger.append(
+                {
+                    "repeat": r,
+                    "fold": -1,
+                    "note": f"{int((~ok).sum())} patients without a prediction",
+                }
+            )
+        m = compute_metrics(
+            data.time,
+            data.event,
+            data.time[ok],
+            data.event[ok],
+            risk[r, ok],
+            surv[r, ok],
+            s.metrics,
+        )
         pooled += _rows(m, repeat=r, fold=-1)
     resamples = pd.DataFrame(per_fold + pooled)
-    estimates = (resamples[resamples["fold"] == -1].groupby("metric", sort=False)["value"].mean().reset_index())
-    return ValidationResult(model=plan.name, scheme="cv", resamples=resamples, estimates=estimates, risk=risk,
-                            survival=surv, rows=np.arange(n), ledger=ledger, params=params)
+    estimates = (
+        resamples[resamples["fold"] == -1]
+        .groupby("metric", sort=False)["value"]
+        .mean()
+        .reset_index()
+    )
+    return ValidationResult(
+        model=plan.name,
+        scheme="cv",
+        resamples=resamples,
+        estimates=estimates,
+        risk=risk,
+        survival=surv,
+        rows=np.arange(n),
+        ledger=ledger,
+        params=params,
+    )
 
 
 def _plus632(apparent: float, oob: float) -> float:
@@ -117,7 +160,9 @@ def _plus632(apparent: float, oob: float) -> float:
     return 1 - ((1 - weight) * err_app + weight * err_oob)
 
 
-def _bootstrap_optimism(plan: ModelPlan, data: SurvivalData, s: ValidationSettings, seed: np.random.SeedSequence) -> ValidationResult:
+def _bootstrap_optimism(
+    plan: ModelPlan, data: SurvivalData, s: ValidationSettings, seed: np.random.SeedSequence
+) -> ValidationResult:
     n, times, everyone = len(data.time), s.metrics.times, np.arange(len(data.time))
     full = fit_model(plan, data, child_seed(seed, "apparent"))
     if full.model is None:
@@ -139,44 +184,83 @@ def _bootstrap_optimism(plan: ModelPlan, data: SurvivalData, s: ValidationSettin
         on_orig = compute_metrics(bt, be, data.time, data.event, r_all, s_all, s.metrics)
         rows += _rows(on_boot, repeat=b, fold=0) + _rows(on_orig, repeat=b, fold=1)
         if oob.size and data.event[oob].any():
-            on_oob = compute_metrics(bt, be, data.time[oob], data.event[oob], r_all[oob], s_all[oob], s.metrics)
+            on_oob = compute_metrics(
+                bt, be, data.time[oob], data.event[oob], r_all[oob], s_all[oob], s.metrics
+            )
             rows += _rows(on_oob, repeat=b, fold=2)
     resamples = pd.DataFrame(rows)
-    wide = resamples.pivot_table(index="repeat", columns=["fold", "metric"], values="value", dropna=False)
+    wide = resamples.pivot_table(
+        index="repeat", columns=["fold", "metric"], values="value", dropna=False
+    )
     estimates = []
     for name, value in apparent.values.items():
-        optimism = float(np.nanmean(wide[(0, name)] - wide[(1, name)])) if (0, name) in wide else np.nan
+        optimism = (
+            float(np.nanmean(wide[(0, name)] - wide[(1, name)])) if (0, name) in wide else np.nan
+        )
         row = {"metric": name, "apparent": value, "optimism": optimism, "value": value - optimism}
         if name.startswith("cindex") and (2, name) in wide:
             row["plus632"] = _plus632(value, float(np.nanmean(wide[(2, name)])))
         estimates.append(row)
-    return ValidationResult(model=plan.name, scheme="bootstrap", resamples=resamples, estimates=pd.DataFrame(estimates),
-                            risk=risk[None, :], survival=surv[None, :], rows=everyone, ledger=ledger,
-                            params=[{"repeat": -1, "fold": -1, **full.params}])
+    return ValidationResult(
+        model=plan.name,
+        scheme="bootstrap",
+        resamples=resamples,
+        estimates=pd.DataFrame(estimates),
+        risk=risk[None, :],
+        survival=surv[None, :],
+        rows=everyone,
+        ledger=ledger,
+        params=[{"repeat": -1, "fold": -1, **full.params}],
+    )
 
 
-def _holdout(plan: ModelPlan, data: SurvivalData, s: ValidationSettings, seed: np.random.SeedSequence) -> ValidationResult:
+def _holdout(
+    plan: ModelPlan, data: SurvivalData, s: ValidationSettings, seed: np.random.SeedSequence
+) -> ValidationResult:
     n = len(data.time)
     if n < s.holdout_min_n:
-        raise DataError(f"a held-out split needs at least {s.holdout_min_n} patients, got {n}: use cv or bootstrap")
-    train, test = train_test_split(np.arange(n), test_size=s.holdout_fraction, stratify=data.event,
-                                   random_state=int_seed(child_seed(seed, "split")))
+        raise DataError(
+            f"a held-out split needs at least {s.holdout_min_n} patients, got {n}: use cv or bootstrap"
+        )
+    train, test = train_test_split(
+        np.arange(n),
+        test_size=s.holdout_fraction,
+        stratify=data.event,
+        random_state=int_seed(child_seed(seed, "split")),
+    )
     fit = fit_model(plan, data.subset(train), child_seed(seed, "fit"))
     if fit.model is None:
         raise DataError(f"{plan.name}: the fit failed: {'; '.join(fit.notes)}")
     risk, surv = _predict(fit, data, test, s.metrics.times)
-    m = compute_metrics(data.time[train], data.event[train], data.time[test], data.event[test], risk, surv, s.metrics)
+    m = compute_metrics(
+        data.time[train],
+        data.event[train],
+        data.time[test],
+        data.event[test],
+        risk,
+        surv,
+        s.metrics,
+    )
     resamples = pd.DataFrame(_rows(m, repeat=0, fold=-1))
-    return ValidationResult(model=plan.name, scheme="holdout", resamples=resamples,
-                            estimates=resamples[["metric", "value"]].copy(), risk=risk[None, :], survival=surv[None, :],
-                            rows=test, ledger=_ledger(fit.notes, repeat=0, fold=0),
-                            params=[{"repeat": 0, "fold": 0, **fit.params}])
+    return ValidationResult(
+        model=plan.name,
+        scheme="holdout",
+        resamples=resamples,
+        estimates=resamples[["metric", "value"]].copy(),
+        risk=risk[None, :],
+        survival=surv[None, :],
+        rows=test,
+        ledger=_ledger(fit.notes, repeat=0, fold=0),
+        params=[{"repeat": 0, "fold": 0, **fit.params}],
+    )
 
 
 _SCHEMES = {"cv": _cross_validate, "bootstrap": _bootstrap_optimism, "holdout": _holdout}
 
 
-def validate_model(plan: ModelPlan, data: SurvivalData, settings: ValidationSettings, seed: np.random.SeedSequence) -> ValidationResult:
+def validate_model(
+    plan: ModelPlan, data: SurvivalData, settings: ValidationSettings, seed: np.random.SeedSequence
+) -> ValidationResult:
     """Validate one model with the protocol in ``settings`` (see the module docstring).
 
     Parameters

@@ -49,23 +49,35 @@ def fit_quietly(model: Pipeline, data: SurvivalData) -> tuple[Pipeline, list[str
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         model.fit(data.X, data.y)
-    return model, sorted({f"{w.category.__name__}: {str(w.message).splitlines()[0]}" for w in caught})
+    return model, sorted(
+        {f"{w.category.__name__}: {str(w.message).splitlines()[0]}" for w in caught}
+    )
 
 
 _FIT_ERRORS = (ValueError, ArithmeticError, np.linalg.LinAlgError)
 
 
-def _inner_c(plan: ModelPlan, data: SurvivalData, params: dict, seed: np.random.SeedSequence) -> float:
-    split = StratifiedKFold(plan.inner_folds, shuffle=True, random_state=int_seed(child_seed(seed, "inner")))
+def _inner_c(
+    plan: ModelPlan, data: SurvivalData, params: dict, seed: np.random.SeedSequence
+) -> float:
+    split = StratifiedKFold(
+        plan.inner_folds, shuffle=True, random_state=int_seed(child_seed(seed, "inner"))
+    )
     scores = []
     for train, test in split.split(data.X, data.event):
-        model = make_model(plan.name, data.X, data.types, params=params, random_state=int_seed(seed))
+        model = make_model(
+            plan.name, data.X, data.types, params=params, random_state=int_seed(seed)
+        )
         fit_quietly(model, data.subset(train))
-        scores.append(harrell_c(data.time[test], data.event[test], model.predict(data.X.iloc[test])))
+        scores.append(
+            harrell_c(data.time[test], data.event[test], model.predict(data.X.iloc[test]))
+        )
     return float(np.nanmean(scores))
 
 
-def _tune(plan: ModelPlan, data: SurvivalData, seed: np.random.SeedSequence) -> tuple[dict, float, list[str]]:
+def _tune(
+    plan: ModelPlan, data: SurvivalData, seed: np.random.SeedSequence
+) -> tuple[dict, float, list[str]]:
     def objective(trial: optuna.Trial) -> float:
         params = plan.config.suggest(trial)
         try:
@@ -85,9 +97,17 @@ def _tune(plan: ModelPlan, data: SurvivalData, seed: np.random.SeedSequence) -> 
     finally:
         optuna.logging.set_verbosity(previous)
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
-    notes = [f"{len(study.trials) - len(complete)} of {len(study.trials)} trials failed"] if len(complete) < len(study.trials) else []
+    notes = (
+        [f"{len(study.trials) - len(complete)} of {len(study.trials)} trials failed"]
+        if len(complete) < len(study.trials)
+        else []
+    )
     if not complete:
-        return plan.config.untuned, float("nan"), [*notes, "no trial completed: untuned parameters used"]
+        return (
+            plan.config.untuned,
+            float("nan"),
+            [*notes, "no trial completed: untuned parameters used"],
+        )
     return {**plan.config.fixed, **study.best_params}, float(study.best_value), notes
 
 
@@ -110,9 +130,13 @@ def fit_model(plan: ModelPlan, data: SurvivalData, seed: np.random.SeedSequence)
     params, best, notes = plan.config.untuned, float("nan"), []
     if plan.n_trials > 0 and plan.config.search:
         params, best, notes = _tune(plan, data, seed)
-    model = make_model(plan.name, data.X, data.types, params=params, random_state=int_seed(child_seed(seed, "fit")))
+    model = make_model(
+        plan.name, data.X, data.types, params=params, random_state=int_seed(child_seed(seed, "fit"))
+    )
     try:
         model, fit_notes = fit_quietly(model, data)
     except _FIT_ERRORS as exc:
-        return FitResult(model=None, params=params, best_inner_c=best, notes=[*notes, f"fit failed: {exc}"])
+        return FitResult(
+            model=None, params=params, best_inner_c=best, notes=[*notes, f"fit failed: {exc}"]
+        )
     return FitResult(model=model, params=params, best_inner_c=best, notes=[*notes, *fit_notes])

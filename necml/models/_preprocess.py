@@ -53,7 +53,13 @@ def make_preprocessor(X: pd.DataFrame, types: dict[str, Covariate]) -> ColumnTra
         encode = OneHotEncoder(categories=[levels], drop=[levels[0]], sparse_output=False)
         impute = SimpleImputer(strategy="most_frequent", missing_values=np.nan)
         to_text = FunctionTransformer(_as_text, feature_names_out="one-to-one")
-        transformers.append((f"cat_{name}", Pipeline([("text", to_text), ("impute", impute), ("onehot", encode)]), [name]))
+        transformers.append(
+            (
+                f"cat_{name}",
+                Pipeline([("text", to_text), ("impute", impute), ("onehot", encode)]),
+                [name],
+            )
+        )
     return ColumnTransformer(transformers, remainder="drop", verbose_feature_names_out=False)
 
 

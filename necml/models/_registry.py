@@ -56,7 +56,12 @@ MODELS: dict[str, Callable[[dict, int], BaseEstimator]] = {
 
 
 def make_model(
-    name: str, X: pd.DataFrame, types: dict[str, Covariate], *, params: dict | None = None, random_state: int = 0
+    name: str,
+    X: pd.DataFrame,
+    types: dict[str, Covariate],
+    *,
+    params: dict | None = None,
+    random_state: int = 0,
 ) -> Pipeline:
     """A preprocessing + survival-estimator pipeline for the model ``name``.
 

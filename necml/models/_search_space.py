@@ -50,7 +50,9 @@ class ModelConfig(BaseModel):
     model: str
     description: str = ""
     fixed: dict[str, Scalar] = Field(default_factory=dict)
-    defaults: dict[str, Scalar] = Field(default_factory=dict, description="searched params, untuned")
+    defaults: dict[str, Scalar] = Field(
+        default_factory=dict, description="searched params, untuned"
+    )
     search: dict[str, Param] = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -60,7 +62,9 @@ class ModelConfig(BaseModel):
             raise ValueError(f"parameters both fixed and searched: {', '.join(both)}")
         stray = sorted(set(self.defaults) - set(self.search))
         if stray:
-            raise ValueError(f"defaults are for searched parameters; not searched: {', '.join(stray)}")
+            raise ValueError(
+                f"defaults are for searched parameters; not searched: {', '.join(stray)}"
+            )
         return self
 
     @property

@@ -51,11 +51,17 @@ class _XGBSurvivalBase(SurvivalAnalysisMixin, BaseEstimator):
 
     def _params(self) -> dict[str, object]:
         return {
-            "eta": self.learning_rate, "max_depth": self.max_depth,
-            "min_child_weight": self.min_child_weight, "subsample": self.subsample,
-            "colsample_bytree": self.colsample_bytree, "lambda": self.reg_lambda,
-            "alpha": self.reg_alpha, "seed": 0 if self.random_state is None else int(self.random_state),
-            "nthread": self.n_jobs, "verbosity": 0, "tree_method": "exact",
+            "eta": self.learning_rate,
+            "max_depth": self.max_depth,
+            "min_child_weight": self.min_child_weight,
+            "subsample": self.subsample,
+            "colsample_bytree": self.colsample_bytree,
+            "lambda": self.reg_lambda,
+            "alpha": self.reg_alpha,
+            "seed": 0 if self.random_state is None else int(self.random_state),
+            "nthread": self.n_jobs,
+            "verbosity": 0,
+            "tree_method": "exact",
         }
 
     def _train(self, dmatrix: xgb.DMatrix, params: dict[str, object]) -> xgb.Booster:
@@ -173,10 +179,16 @@ class XGBAFTSurvival(_XGBSurvivalBase):
         sigma: float = 1.0,
     ) -> None:
         super().__init__(
-            n_estimators=n_estimators, learning_rate=learning_rate, max_depth=max_depth,
-            min_child_weight=min_child_weight, subsample=subsample,
-            colsample_bytree=colsample_bytree, reg_lambda=reg_lambda, reg_alpha=reg_alpha,
-            random_state=random_state, n_jobs=n_jobs,
+            n_estimators=n_estimators,
+            learning_rate=learning_rate,
+            max_depth=max_depth,
+            min_child_weight=min_child_weight,
+            subsample=subsample,
+            colsample_bytree=colsample_bytree,
+            reg_lambda=reg_lambda,
+            reg_alpha=reg_alpha,
+            random_state=random_state,
+            n_jobs=n_jobs,
         )
         self.distribution = distribution
         self.sigma = sigma
@@ -184,7 +196,9 @@ class XGBAFTSurvival(_XGBSurvivalBase):
     def fit(self, X: np.ndarray, y: np.ndarray) -> XGBAFTSurvival:
         """Fit on ``X`` and a structured ``y``; censored times become intervals ``[t, inf)``."""
         if self.distribution not in _AFT_SURVIVAL:
-            raise ValueError(f"distribution must be one of {sorted(_AFT_SURVIVAL)}, got {self.distribution!r}")
+            raise ValueError(
+                f"distribution must be one of {sorted(_AFT_SURVIVAL)}, got {self.distribution!r}"
+            )
         if not self.sigma > 0:
             raise ValueError(f"sigma must be > 0, got {self.sigma}")
         X = validate_data(self, X, dtype=np.float64, ensure_all_finite="allow-nan")
@@ -193,8 +207,12 @@ class XGBAFTSurvival(_XGBSurvivalBase):
         dmatrix = xgb.DMatrix(X)
         dmatrix.set_float_info("label_lower_bound", time)
         dmatrix.set_float_info("label_upper_bound", np.where(event, time, np.inf))
-        params = {"objective": "survival:aft", "eval_metric": "aft-nloglik",
-                  "aft_loss_distribution": self.distribution, "aft_loss_distribution_scale": self.sigma}
+        params = {
+            "objective": "survival:aft",
+            "eval_metric": "aft-nloglik",
+            "aft_loss_distribution": self.distribution,
+            "aft_loss_distribution_scale": self.sigma,
+        }
         self.booster_ = self._train(dmatrix, params)
         self.unique_times_ = np.unique(time[event])
         return self

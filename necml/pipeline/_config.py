@@ -7,8 +7,15 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["DataSource", "GridConfig", "MetricsConfig", "ModelEntry", "PipelineConfig", "ValidationConfig",
-           "load_pipeline"]
+__all__ = [
+    "DataSource",
+    "GridConfig",
+    "MetricsConfig",
+    "ModelEntry",
+    "PipelineConfig",
+    "ValidationConfig",
+    "load_pipeline",
+]
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
@@ -49,7 +56,9 @@ class GridConfig(BaseModel):
     @model_validator(mode="after")
     def _ordered(self) -> GridConfig:
         if not self.start < self.stop:
-            raise ValueError(f"`start < stop` must hold, but got (start={self.start}, stop={self.stop})")
+            raise ValueError(
+                f"`start < stop` must hold, but got (start={self.start}, stop={self.stop})"
+            )
         return self
 
 

@@ -79,11 +79,18 @@ def prognostic_analysis(
     univariate = cox_univariate(data, firth=firth)
     multivariate = cox_multivariate(data, firth=firth)
     return PrognosticResult(
-        data=data, groups=groups, by=by,
+        data=data,
+        groups=groups,
+        by=by,
         km=km_table(data.time, data.event, groups, landmarks=landmarks),
         logrank=None if groups is None else logrank_test(data.time, data.event, groups),
-        univariate=univariate.table, multivariate=multivariate.table,
-        warnings=[*data.warnings, *univariate.warnings, *(f"multivariate: {m}" for m in multivariate.warnings)],
+        univariate=univariate.table,
+        multivariate=multivariate.table,
+        warnings=[
+            *data.warnings,
+            *univariate.warnings,
+            *(f"multivariate: {m}" for m in multivariate.warnings),
+        ],
     )
 
 
@@ -94,18 +101,40 @@ def format_p(p: float) -> str:
 
 def paper_table(table: pd.DataFrame) -> pd.DataFrame:
     """A Cox table laid out like the papers': term, HR (95% CI), p."""
-    hr_ci = [f"{h:.2f} ({lo:.2f}-{hi:.2f})" for h, lo, hi in table[["hr", "ci_low", "ci_high"]].to_numpy()]
+    hr_ci = [
+        f"{h:.2f} ({lo:.2f}-{hi:.2f})"
+        for h, lo, hi in table[["hr", "ci_low", "ci_high"]].to_numpy()
+    ]
     marks = np.where(table["separation"], " (separation)", "")
-    return pd.DataFrame({"Term": table["term"] + marks, "HR (95% CI)": hr_ci, "p": [format_p(p) for p in table["p"]]})
+    return pd.DataFrame(
+        {
+            "Term": table["term"] + marks,
+            "HR (95% CI)": hr_ci,
+            "p": [format_p(p) for p in table["p"]],
+        }
+    )
 
 
 def _km_markdown(km: pd.DataFrame) -> str:
     cols = [c for c in km.columns if c.startswith("s_") and not c.endswith(("_low", "_high"))]
-    shown = pd.DataFrame({
-        "Group": km["group"], "n": km["n"], "Events": km["events"],
-        "Median (95% CI)": [_interval(r["median"], r["median_ci_low"], r["median_ci_high"], "{:.1f}") for _, r in km.iterrows()],
-        **{f"S({c[2:]})": [_interval(r[c], r[f"{c}_ci_low"], r[f"{c}_ci_high"], "{:.2f}") for _, r in km.iterrows()] for c in cols},
-    })
+    shown = pd.DataFrame(
+        {
+            "Group": km["group"],
+            "n": km["n"],
+            "Events": km["events"],
+            "Median (95% CI)": [
+                _interval(r["median"], r["median_ci_low"], r["median_ci_high"], "{:.1f}")
+                for _, r in km.iterrows()
+            ],
+            **{
+                f"S({c[2:]})": [
+                    _interval(r[c], r[f"{c}_ci_low"], r[f"{c}_ci_high"], "{:.2f}")
+                    for _, r in km.iterrows()
+                ]
+                for c in cols
+            },
+        }
+    )
     return markdown_table(shown)
 
 
@@ -117,22 +146,43 @@ def _interval(value: float, low: float, high: float, fmt: str) -> str:
 def render_markdown(result: PrognosticResult) -> str:
     """The analysis as a Markdown report (tables as in the papers, warnings, definitions)."""
     ep, data = result.data.endpoint, result.data
-    lines = [f"# Prognostic analysis: {ep.upper()} ({data.source})", "",
-             f"{len(data.time)} patients, {int(data.event.sum())} events; "
-             f"{result.events_per_parameter:.1f} events per multivariate parameter.", "",
-             "## Kaplan-Meier", "", _km_markdown(result.km), ""]
+    lines = [
+        f"# Prognostic analysis: {ep.upper()} ({data.source})",
+        "",
+        f"{len(data.time)} patients, {int(data.event.sum())} events; "
+        f"{result.events_per_parameter:.1f} events per multivariate parameter.",
+        "",
+        "## Kaplan-Meier",
+        "",
+        _km_markdown(result.km),
+        "",
+    ]
     if result.logrank is not None:
-        lines += [f"Log-rank test by {result.by}: chi2 = {result.logrank['statistic']:.2f} "
-                  f"on {result.logrank['df']:.0f} df, p = {format_p(result.logrank['p'])}.", ""]
-    for title, table in (("Univariate Cox", result.univariate), ("Multivariate Cox", result.multivariate)):
+        lines += [
+            f"Log-rank test by {result.by}: chi2 = {result.logrank['statistic']:.2f} "
+            f"on {result.logrank['df']:.0f} df, p = {format_p(result.logrank['p'])}.",
+            "",
+        ]
+    for title, table in (
+        ("Univariate Cox", result.univariate),
+        ("Multivariate Cox", result.multivariate),
+    ):
         lines += [f"## {title}", "", markdown_table(paper_table(table)), ""]
-    lines += ["## Warnings", "", *([f"- {w}" for w in result.warnings] or ["- none"]), "",
-              "## Definitions", "",
-              "- Kaplan-Meier with exponential-Greenwood (log-log) 95% CIs; median CI where the band crosses 0.5; NR = not reached.",
-              "- Cox: Efron's method for ties, Wald 95% CIs and p-values, complete cases; "
-              "`ph_p` in the CSV is the Grambsch-Therneau test on scaled Schoenfeld residuals vs rank(time).",
-              "- Rows marked separation have a level without events; they are refitted with Firth's penalised likelihood "
-              "(Breslow ties, profile-likelihood CIs, likelihood-ratio p) unless `--firth never`.", ""]
+    lines += [
+        "## Warnings",
+        "",
+        *([f"- {w}" for w in result.warnings] or ["- none"]),
+        "",
+        "## Definitions",
+        "",
+        "- Kaplan-Meier with exponential-Greenwood (log-log) 95% CIs; median CI where the band crosses 0.5; "
+        "NR = not reached.",
+        "- Cox: Efron's method for ties, Wald 95% CIs and p-values, complete cases; "
+        "`ph_p` in the CSV is the Grambsch-Therneau test on scaled Schoenfeld residuals vs rank(time).",
+        "- Rows marked separation have a level without events; they are refitted with Firth's penalised likelihood "
+        "(Breslow ties, profile-likelihood CIs, likelihood-ratio p) unless `--firth never`.",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -141,10 +191,31 @@ def write_prognostic(result: PrognosticResult, out: str | Path) -> list[Path]:
     out = Path(out)
     ep = result.data.endpoint
     written = []
-    for name, table in (("km", result.km), ("cox_univariate", result.univariate), ("cox_multivariate", result.multivariate)):
-        written.append(atomic_write(out / f"{name}_{ep}.csv", lambda tmp, t=table: t.to_csv(tmp, index=False)))
-    written.append(atomic_write(out / f"prognostic_{ep}.md", lambda tmp: tmp.write_text(render_markdown(result))))
-    written.append(plot_km(result.data.time, result.data.event, result.groups, out / f"km_{ep}.png",
-                           title=f"{ep.upper()} by {result.by}" if result.by else ep.upper()))
-    written.append(plot_forest(result.multivariate, out / f"forest_{ep}.png", title=f"Multivariate Cox, {ep.upper()}"))
+    for name, table in (
+        ("km", result.km),
+        ("cox_univariate", result.univariate),
+        ("cox_multivariate", result.multivariate),
+    ):
+        written.append(
+            atomic_write(out / f"{name}_{ep}.csv", lambda tmp, t=table: t.to_csv(tmp, index=False))
+        )
+    written.append(
+        atomic_write(
+            out / f"prognostic_{ep}.md", lambda tmp: tmp.write_text(render_markdown(result))
+        )
+    )
+    written.append(
+        plot_km(
+            result.data.time,
+            result.data.event,
+            result.groups,
+            out / f"km_{ep}.png",
+            title=f"{ep.upper()} by {result.by}" if result.by else ep.upper(),
+        )
+    )
+    written.append(
+        plot_forest(
+            result.multivariate, out / f"forest_{ep}.png", title=f"Multivariate Cox, {ep.upper()}"
+        )
+    )
     return written

@@ -28,7 +28,18 @@ from necml.dataset import SurvivalData, design_matrix
 __all__ = ["COX_COLUMNS", "CoxFit", "cox_multivariate", "cox_univariate", "fit_cox"]
 
 #: Columns of every Cox table, in order.
-COX_COLUMNS = ["term", "hr", "ci_low", "ci_high", "p", "n", "events", "ph_p", "separation", "method"]
+COX_COLUMNS = [
+    "term",
+    "hr",
+    "ci_low",
+    "ci_high",
+    "p",
+    "n",
+    "events",
+    "ph_p",
+    "separation",
+    "method",
+]
 #: |log HR| beyond which (or a SE beyond which) the fit is taken to have diverged.
 _DIVERGED_COEF, _DIVERGED_SE = 10.0, 50.0
 FirthPolicy = Literal["auto", "always", "never"]
@@ -62,20 +73,31 @@ def _separated(design: pd.DataFrame, event: np.ndarray) -> set[str]:
     return found
 
 
-def _lifelines_fit(design: pd.DataFrame, time: np.ndarray, event: np.ndarray) -> tuple[pd.DataFrame, list[str], float]:
+def _lifelines_fit(
+    design: pd.DataFrame, time: np.ndarray, event: np.ndarray
+) -> tuple[pd.DataFrame, list[str], float]:
     frame = design.assign(_time=time, _event=event.astype(int))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        cph = CoxPHFitter().fit(frame, "_time", "_event")  # Efron ties (lifelines' only method)
+        cph = CoxPHFitter().fit(
+            frame, "_time", "_event", fit_options={"precision": 1e-10}
+        )  # Efron ties
         ph = proportional_hazard_test(cph, frame, time_transform="rank").summary["p"]
     s = cph.summary
-    table = pd.DataFrame({
-        "term": list(s.index), "hr": s["exp(coef)"].to_numpy(),
-        "ci_low": s["exp(coef) lower 95%"].to_numpy(), "ci_high": s["exp(coef) upper 95%"].to_numpy(),
-        "p": s["p"].to_numpy(), "ph_p": ph.reindex(s.index).to_numpy(),
-        "separation": ((s["coef"].abs() > _DIVERGED_COEF) | (s["se(coef)"] > _DIVERGED_SE)).to_numpy(),
-        "method": "cox (efron)",
-    })
+    table = pd.DataFrame(
+        {
+            "term": list(s.index),
+            "hr": s["exp(coef)"].to_numpy(),
+            "ci_low": s["exp(coef) lower 95%"].to_numpy(),
+            "ci_high": s["exp(coef) upper 95%"].to_numpy(),
+            "p": s["p"].to_numpy(),
+            "ph_p": ph.reindex(s.index).to_numpy(),
+            "separation": (
+                (s["coef"].abs() > _DIVERGED_COEF) | (s["se(coef)"] > _DIVERGED_SE)
+            ).to_numpy(),
+            "method": "cox (efron)",
+        }
+    )
     messages = sorted({str(w.message).splitlines()[0] for w in caught})
     return table, messages, float(cph.concordance_index_)
 
@@ -88,12 +110,18 @@ def _firth_fit(design: pd.DataFrame, time: np.ndarray, event: np.ndarray) -> pd.
         model = FirthCoxPH(backend="numpy").fit(design.to_numpy(), (event.astype(bool), time))
         bounds = model.conf_int(method="pl")
         model.lrt()
-    return pd.DataFrame({
-        "term": list(design.columns), "hr": np.exp(model.coef_),
-        "ci_low": np.exp(bounds[:, 0]), "ci_high": np.exp(bounds[:, 1]),
-        "p": model.lrt_pvalues_, "ph_p": np.nan, "separation": False,
-        "method": "firth (breslow, profile CI, LR p)",
-    })
+    return pd.DataFrame(
+        {
+            "term": list(design.columns),
+            "hr": np.exp(model.coef_),
+            "ci_low": np.exp(bounds[:, 0]),
+            "ci_high": np.exp(bounds[:, 1]),
+            "p": model.lrt_pvalues_,
+            "ph_p": np.nan,
+            "separation": False,
+            "method": "firth (breslow, profile CI, LR p)",
+        }
+    )
 
 
 def fit_cox(data: SurvivalData, names: list[str], *, firth: FirthPolicy = "auto") -> CoxFit:
@@ -118,7 +146,11 @@ def fit_cox(data: SurvivalData, names: list[str], *, firth: FirthPolicy = "auto"
     table, messages, concordance = _lifelines_fit(design, time, event)
     separated = _separated(design, event) | set(table.loc[table["separation"], "term"])
     table["separation"] = table["term"].isin(separated)
-    notes = [f"{', '.join(sorted(separated))}: separation (no events in a level, or a diverging HR)"] if separated else []
+    notes = (
+        [f"{', '.join(sorted(separated))}: separation (no events in a level, or a diverging HR)"]
+        if separated
+        else []
+    )
     if firth == "always" or (firth == "auto" and separated):
         firth_table = _firth_fit(design, time, event)
         firth_table["separation"] = firth_table["term"].isin(separated)
@@ -133,7 +165,9 @@ def cox_univariate(data: SurvivalData, *, firth: FirthPolicy = "auto") -> CoxFit
     """One Cox model per covariate (each on its own complete cases), stacked."""
     fits = [fit_cox(data, [name], firth=firth) for name in data.types]
     table = pd.concat([f.table for f in fits], ignore_index=True)
-    messages = [f"{name}: {m}" for name, f in zip(data.types, fits, strict=True) for m in f.warnings]
+    messages = [
+        f"{name}: {m}" for name, f in zip(data.types, fits, strict=True) for m in f.warnings
+    ]
     return CoxFit(table=table, warnings=messages, concordance=np.nan)
 
 

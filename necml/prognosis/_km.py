@@ -25,8 +25,14 @@ def _groups(time: np.ndarray, groups: pd.Series | None) -> list[tuple[str, np.nd
     if groups is None:
         return [("all", np.ones(len(time), dtype=bool))]
     values = pd.Series(groups).reset_index(drop=True)
-    levels = values.cat.categories if isinstance(values.dtype, pd.CategoricalDtype) else sorted(values.dropna().unique())
-    return [(str(level), (values == level).to_numpy()) for level in levels if (values == level).any()]
+    levels = (
+        values.cat.categories
+        if isinstance(values.dtype, pd.CategoricalDtype)
+        else sorted(values.dropna().unique())
+    )
+    return [
+        (str(level), (values == level).to_numpy()) for level in levels if (values == level).any()
+    ]
 
 
 def _fit(time: np.ndarray, event: np.ndarray, label: str) -> KaplanMeierFitter:
@@ -68,9 +74,12 @@ def km_table(
         kmf = _fit(time[mask], event[mask], label)
         median_ci = median_survival_times(kmf.confidence_interval_).to_numpy().ravel()
         row = {
-            "group": label, "n": int(mask.sum()), "events": int(event[mask].sum()),
+            "group": label,
+            "n": int(mask.sum()),
+            "events": int(event[mask].sum()),
             "median": float(kmf.median_survival_time_),
-            "median_ci_low": float(median_ci[0]), "median_ci_high": float(median_ci[1]),
+            "median_ci_low": float(median_ci[0]),
+            "median_ci_high": float(median_ci[1]),
         }
         last = float(time[mask].max())
         for t in landmarks:
@@ -79,8 +88,11 @@ def km_table(
                 row |= {key: np.nan, f"{key}_ci_low": np.nan, f"{key}_ci_high": np.nan}
                 continue
             band = kmf.confidence_interval_.loc[:t].iloc[-1].to_numpy()
-            row |= {key: float(kmf.survival_function_.loc[:t].iloc[-1, 0]),
-                    f"{key}_ci_low": float(band[0]), f"{key}_ci_high": float(band[1])}
+            row |= {
+                key: float(kmf.survival_function_.loc[:t].iloc[-1, 0]),
+                f"{key}_ci_low": float(band[0]),
+                f"{key}_ci_high": float(band[1]),
+            }
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -16,7 +16,9 @@ __all__ = ["plot_forest", "plot_km"]
 
 
 def _save(fig: Figure, path: str | Path) -> Path:
-    return atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=130, bbox_inches="tight"))
+    return atomic_write(
+        path, lambda tmp: fig.savefig(tmp, format="png", dpi=130, bbox_inches="tight")
+    )
 
 
 def plot_km(
@@ -31,10 +33,18 @@ def plot_km(
     """Kaplan-Meier curves (95% CI bands) per group, with numbers at risk below the axis."""
     fig = Figure(figsize=(7.5, 5.2))
     ax = fig.subplots()
-    labels = ["all"] if groups is None else [str(g) for g in pd.Series(groups).astype("category").cat.categories]
+    labels = (
+        ["all"]
+        if groups is None
+        else [str(g) for g in pd.Series(groups).astype("category").cat.categories]
+    )
     fitters = []
     for label in labels:
-        mask = np.ones(len(time), bool) if groups is None else (pd.Series(groups).astype(str) == label).to_numpy()
+        mask = (
+            np.ones(len(time), bool)
+            if groups is None
+            else (pd.Series(groups).astype(str) == label).to_numpy()
+        )
         if not mask.any():
             continue
         kmf = KaplanMeierFitter(label=label).fit(time[mask], event[mask])
@@ -61,5 +71,7 @@ def plot_forest(table: pd.DataFrame, path: str | Path, *, title: str) -> Path:
     ax.set(title=title, xlabel="hazard ratio (95% CI, log scale)")
     for yi, text in zip(y, rows.get("label", pd.Series([""] * len(rows))), strict=True):
         if text:
-            ax.annotate(text, xy=(1.01, yi), xycoords=("axes fraction", "data"), va="center", fontsize=8)
+            ax.annotate(
+                text, xy=(1.01, yi), xycoords=("axes fraction", "data"), va="center", fontsize=8
+            )
     return _save(fig, path)

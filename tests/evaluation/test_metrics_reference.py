@@ -1,0 +1,138 @@
+"""Metrics against independent implementations (lifelines, scikit-survival) and hand computations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from lifelines.utils import concordance_index
+from sksurv.metrics import (
+    brier_score,
+    concordance_index_censored,
+    concordance_index_ipcw,
+    cumulative_dynamic_auc,
+)
+from sksurv.nonparametric import CensoringDistributionEstimator
+from sksurv.util import Surv
+
+from necml.evaluation import (
+    CensoringKM,
+    brier_scores,
+    cumulative_dynamic_auc_at,
+    harrell_c,
+    integrated_brier_score,
+    uno_c,
+)
+
+
+def _tied_data(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    time = rng.integers(1, 8, n).astype(float)
+    event = rng.random(n) < 0.6
+    event[0] = True
+    return time, event, rng.integers(0, 5, n).astype(float)
+
+
+@pytest.mark.parametrize("case", range(40))
+def test_harrell_matches_lifelines_and_sksurv_with_heavy_ties(case: int, stat_seed: int) -> None:
+    rng = np.random.default_rng([stat_seed, case])
+    time, event, risk = _tied_data(rng, int(rng.integers(3, 60)))
+    ours = harrell_c(time, event, risk)
+    # lifelines expects predicted times (higher = better): pass minus the risk
+    assert ours == pytest.approx(concordance_index(time, -risk, event), abs=1e-12)
+    assert ours == pytest.approx(concordance_index_censored(event, time, risk)[0], abs=1e-12)
+
+
+def test_harrell_large_continuous_matches_lifelines(stat_seed: int) -> None:
+    rng = np.random.default_rng(stat_seed)
+    time = rng.exponential(size=20000)
+    event = rng.random(20000) < 0.7
+    risk = rng.normal(size=20000) - 0.3 * time
+    assert harrell_c(time, event, risk) == pytest.approx(
+        concordance_index(time, -risk, event), abs=1e-9
+    )
+
+
+def test_harrell_hand_example() -> None:
+    # pairs: (1,2) concordant, (1,3) concordant, (2,3) discordant; 3 is censored -> C = 2/3
+    time, event, risk = np.array([1.0, 2.0, 3.0]), np.array([1, 1, 0]), np.array([3.0, 1.0, 2.0])
+    assert harrell_c(time, event, risk) == pytest.approx(2 / 3)
+
+
+@pytest.mark.parametrize("tau", [4.0, 6.0, 9.0])
+def test_uno_matches_sksurv(tau: float, stat_seed: int) -> None:
+    rng = np.random.default_rng(stat_seed)
+    train_t, train_e = rng.exponential(5, 300), rng.random(300) < 0.6
+    t = np.minimum(rng.exponential(5, 200), train_t.max() * 0.9)
+    e = rng.random(200) < 0.6
+    risk = rng.normal(size=200) - 0.2 * t
+    g = CensoringKM().fit(train_t, train_e)
+    ours = uno_c(t, e, risk, censoring_survival=g.survival(t), tau=tau)
+    theirs = concordance_index_ipcw(
+        Surv.from_arrays(train_e, train_t), Surv.from_arrays(e, t), risk, tau=tau
+    )[0]
+    assert ours == pytest.approx(theirs, abs=1e-10)
+
+
+def test_uno_hand_example() -> None:
+    # G = 1 (no censoring in training), tau = 2.5: pairs with the earlier event before 2.5:
+    # (1,2) concordant, (1,3) concordant, (2,3) discordant -> 2/3
+    t, e = np.array([1.0, 2.0, 3.0]), np.array([True, True, True])
+    assert uno_c(
+        t, e, np.array([3.0, 1.0, 2.0]), censoring_survival=np.ones(3), tau=2.5
+    ) == pytest.approx(2 / 3)
+
+
+def test_censoring_km_matches_sksurv(stat_seed: int) -> None:
+    rng = np.random.default_rng(stat_seed)
+    t, e = np.round(rng.exponential(10, 200), 0) + 1, rng.random(200) < 0.6
+    ours = CensoringKM().fit(t, e).survival(np.linspace(0, 40, 81))
+    theirs = (
+        CensoringDistributionEstimator()
+        .fit(Surv.from_arrays(e, t))
+        .predict_proba(np.linspace(0, 40, 81))
+    )
+    np.testing.assert_allclose(ours, theirs, atol=1e-12)
+
+
+def test_brier_hand_example_uses_left_limit_of_g() -> None:
+    # training: events at 1 and 3, censoring at 2 -> G(t) = 1 before 2, 1/2 from 2 on.
+    g = CensoringKM().fit(np.array([1.0, 2.0, 3.0]), np.array([True, False, True]))
+    # test patient dies at 2 (tied with the censoring): weight 1/G(2-) = 1 (Graf), not 1/G(2) = 2.
+    # at t = 2.5: S = 0.4 -> term 0.4^2 / 1 = 0.16; a second patient alive at 4 with S = 0.7:
+    # (1 - 0.7)^2 / G(2.5) = 0.09 / 0.5 = 0.18 -> BS = (0.16 + 0.18) / 2 = 0.17
+    t, e = np.array([2.0, 4.0]), np.array([True, False])
+    assert brier_scores(t, e, np.array([[0.4], [0.7]]), np.array([2.5]), g)[0] == pytest.approx(
+        0.17
+    )
+
+
+def test_brier_and_ibs_match_sksurv_without_ties(stat_seed: int) -> None:
+    rng = np.random.default_rng(stat_seed)
+    n = 300
+    t, e = rng.exponential(10, n), rng.random(n) < 0.6
+    grid = np.linspace(1, 20, 30)
+    surv = np.exp(-np.outer(rng.uniform(0.05, 0.2, n), grid))
+    y = Surv.from_arrays(e, t)
+    g = CensoringKM().fit(t, e)
+    np.testing.assert_allclose(
+        brier_scores(t, e, surv, grid, g), brier_score(y, y, surv, grid)[1], atol=1e-12
+    )
+    from sksurv.metrics import integrated_brier_score as sksurv_ibs
+
+    assert integrated_brier_score(t, e, surv, grid, g) == pytest.approx(
+        sksurv_ibs(y, y, surv, grid), abs=1e-12
+    )
+
+
+@pytest.mark.parametrize("quantile", [0.2, 0.5, 0.8])
+def test_auc_matches_sksurv(quantile: float, stat_seed: int) -> None:
+    rng = np.random.default_rng(stat_seed)
+    train_t, train_e = rng.exponential(10, 150), rng.random(150) < 0.6
+    t = np.minimum(rng.exponential(10, 120), train_t.max() * 0.9)
+    e = rng.random(120) < 0.6
+    risk = np.round(rng.normal(size=120) - 0.05 * t, 1)  # rounded: tied risks too
+    at = float(np.quantile(t, quantile))
+    ours = cumulative_dynamic_auc_at(t, e, risk, at, CensoringKM().fit(train_t, train_e))
+    theirs = cumulative_dynamic_auc(
+        Surv.from_arrays(train_e, train_t), Surv.from_arrays(e, t), risk, [at]
+    )[0][0]
+    assert ours == pytest.approx(theirs, abs=1e-12)

@@ -1,0 +1,142 @@
+"""``necml run`` and ``necml prognostic`` end to end: outputs, reproducibility, clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from necml.cli import app
+from necml.pipeline import load_pipeline
+from tests.conftest import ROOT
+
+runner = CliRunner()
+SMALL = {
+    "name": "small",
+    "seed": 4,
+    "data": {"dataset": "veterans"},
+    "endpoint": "os",
+    "covariates": ["karnofsky", "celltype", "age"],
+    "by": "treatment",
+    "validation": {"scheme": "cv", "folds": 3, "repeats": 1, "ci_resamples": 10},
+    "metrics": {
+        "landmarks": [3, 6],
+        "tau": 6,
+        "grid": {"start": 1, "stop": 6, "points": 6},
+        "calibration_at": 6,
+    },
+    "models": [
+        {"config": str(ROOT / "configs/models/coxph.yaml")},
+        {"config": str(ROOT / "configs/models/xgb_cox.yaml"), "n_trials": 2},
+    ],
+}
+
+
+def _write(tmp_path: Path, config: dict) -> Path:
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def test_run_writes_metrics_with_cis_and_is_reproducible(tmp_path: Path) -> None:
+    config = _write(tmp_path, SMALL)
+    for out in ("a", "b"):
+        result = runner.invoke(app, ["run", str(config), "--out", str(tmp_path / out)])
+        assert result.exit_code == 0, result.output
+    first = pd.read_csv(tmp_path / "a/small/metrics.csv")
+    assert {"model", "metric", "value", "ci_low", "ci_high", "validation"} <= set(first.columns)
+    assert set(first["model"]) == {"coxph", "xgb_cox"}
+    pd.testing.assert_frame_equal(first, pd.read_csv(tmp_path / "b/small/metrics.csv"))
+    written = {p.name for p in (tmp_path / "a/small").iterdir()}
+    assert {
+        "model_comparison.png",
+        "calibration.png",
+        "km_os.png",
+        "forest_os.png",
+        "ledger.csv",
+        "comparisons.csv",
+        "cox_multivariate_os.csv",
+        "pipeline.yaml",
+    } <= written
+
+
+def test_shipped_pipelines_validate() -> None:
+    for path in sorted((ROOT / "pipelines").glob("*.yaml")):
+        assert load_pipeline(path).models
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            {"validation": {"folds": 1}},
+            r"validation\.folds\s+Input should be greater than or equal to 2",
+        ),
+        ({"models": []}, r"models\s+List should have at least 1 item"),
+        (
+            {"data": {"dataset": "veterans", "file": "x.csv"}},
+            r"give exactly one of generate, file, dataset",
+        ),
+        ({"endpoint": "pfs"}, r"unknown endpoint 'pfs'; this data has: os"),
+        ({"covariates": ["karnofsky", "nope"]}, r"unknown covariate\(s\) nope"),
+    ],
+    ids=["folds", "no-models", "two-sources", "endpoint", "covariate"],
+)
+def test_bad_pipeline_exits_2_with_message_and_writes_nothing(
+    tmp_path: Path, change: dict, message: str
+) -> None:
+    config = _write(tmp_path, {**SMALL, **change})
+    result = runner.invoke(app, ["run", str(config), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert pytest.importorskip("re").search(message, result.output), result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_prognostic_cli_on_user_csv_with_mapping(tmp_path: Path) -> None:
+    from necml.dataset import load_veterans
+
+    csv = tmp_path / "cohort.csv"
+    load_veterans().rename(columns={"os_months": "months", "os_event": "died"}).to_csv(
+        csv, index=False
+    )
+    mapping = tmp_path / "map.yaml"
+    mapping.write_text(
+        yaml.safe_dump(
+            {
+                "endpoints": {"os": {"time": "months", "event": "died"}},
+                "covariates": {
+                    "karnofsky": {"type": "continuous"},
+                    "celltype": {"type": "categorical", "reference": "squamous"},
+                },
+            }
+        )
+    )
+    result = runner.invoke(
+        app,
+        [
+            "prognostic",
+            str(csv),
+            "--mapping",
+            str(mapping),
+            "--by",
+            "celltype",
+            "--covariates",
+            "karnofsky,celltype,karnofsky<50",
+            "--out",
+            str(tmp_path / "o"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(tmp_path / "o/cox_multivariate_os.csv")
+    assert list(table["term"]) == [
+        "karnofsky",
+        "celltype[adeno]",
+        "celltype[large]",
+        "celltype[smallcell]",
+        "karnofsky_lt_50",
+    ]
+    missing = runner.invoke(app, ["prognostic", str(csv), "--out", str(tmp_path / "p")])
+    assert missing.exit_code == 2 and "pass a data mapping (--mapping)" in missing.output
