@@ -27,7 +27,7 @@ from necml.evaluation import (
 def _tied_data(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     time = rng.integers(1, 8, n).astype(float)
     event = rng.random(n) < 0.6
-    event[0] = True
+    event[0], time[0] = True, 0.5  # the earliest patient has an event: comparable pairs exist
     return time, event, rng.integers(0, 5, n).astype(float)
 
 
