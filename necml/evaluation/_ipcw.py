@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
+from sksurv.nonparametric import kaplan_meier_estimator
 
 __all__ = ["CensoringKM"]
 
 
 class CensoringKM:
     """Kaplan-Meier of the censoring times ("reverse" KM), fitted on training data.
+
+    The estimate is scikit-survival's ``kaplan_meier_estimator(reverse=True)``; this class adds
+    the left limit G(t-) that Graf's Brier score needs and scikit-survival does not expose.
 
     At a time where deaths and censorings tie, the deaths are taken to happen first and leave
     the censoring risk set, as in scikit-survival's ``CensoringDistributionEstimator``.
@@ -25,15 +29,9 @@ class CensoringKM:
 
     def fit(self, time: NDArray, event: NDArray) -> CensoringKM:
         """Estimate G from follow-up ``time`` and ``event`` (censored = ``~event``)."""
-        time = np.asarray(time, dtype=float)
-        censored = ~np.asarray(event, dtype=bool)
-        self.times_, inverse = np.unique(time, return_inverse=True)
-        at_risk = time.size - np.r_[0, np.cumsum(np.bincount(inverse))[:-1]]
-        drops = np.bincount(inverse, weights=censored.astype(float), minlength=self.times_.size)
-        deaths = np.bincount(inverse, weights=(~censored).astype(float), minlength=self.times_.size)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            hazard = np.where(drops > 0, drops / (at_risk - deaths), 0.0)
-        self.survival_ = np.cumprod(1.0 - hazard)
+        self.times_, self.survival_ = kaplan_meier_estimator(
+            np.asarray(event, dtype=bool), np.asarray(time, dtype=float), reverse=True
+        )
         return self
 
     def survival(self, t: NDArray) -> NDArray[np.float64]:
