@@ -2,6 +2,8 @@
 
 Every error a user can cause (a malformed spec, impossible statistics, a bad argument) prints
 one message naming the file, field and reason, exits with status 2, and leaves no output file.
+A tracking store that cannot be reached exits with status 3 after the results were saved, and
+says how to log them later; ``necml reproduce`` exits with status 1 when a metric differs.
 """
 
 from __future__ import annotations
@@ -41,10 +43,12 @@ def _user_errors(func: Callable[P, R]) -> Callable[P, R]:
 
     @wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        from necml.exceptions import NecmlError
+        from necml.exceptions import NecmlError, TrackingUnavailable
 
         try:
             return func(*args, **kwargs)
+        except TrackingUnavailable:
+            raise
         except NecmlError as exc:
             _print_error(exc)
             raise typer.Exit(EXIT_USER_ERROR) from None
@@ -198,32 +202,215 @@ def prognostic(
     out.print("wrote " + ", ".join(str(p) for p in paths))
 
 
-@app.command("run")
-@_user_errors
-def run_command(
-    pipeline: Annotated[Path, typer.Argument(help="Pipeline config, e.g. pipelines/quickstart.yaml.")],
-    data: Annotated[Path | None, typer.Option(help="Analyse this CSV/Parquet instead.")] = None,
-    seed: Annotated[int | None, typer.Option("--seed", "-s", min=0, help="Override the seed.")] = None,
-    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output root.")] = Path("reports"),
-) -> None:
-    """Run a pipeline: data, validation, prognostic analysis, models, metrics with CIs."""
-    from necml.pipeline import load_pipeline, run_pipeline, write_outputs
+EXIT_MISMATCH = 1
+EXIT_TRACKING_UNAVAILABLE = 3
 
-    config = load_pipeline(pipeline)
-    if seed is not None:
-        config = config.model_copy(update={"seed": seed})
-    result = run_pipeline(config, base=pipeline.parent, data_file=data)
-    for message in result.data.warnings:
-        err.print(f"warning: {message}", style="yellow", markup=False, highlight=False)
-    table = Table(title=f"{config.name}: {len(result.data.time)} patients, "
-                  f"{int(result.data.event.sum())} events, {config.validation.scheme}")
+TrackingUriOpt = Annotated[
+    str | None,
+    typer.Option("--tracking-uri", help="MLflow store: sqlite:///path.db or http://host:port. "
+                 "Default: $MLFLOW_TRACKING_URI, else sqlite:///./mlflow.db with artifacts in ./mlruns."),
+]
+
+
+def _tracking(uri: str | None):  # noqa: ANN202 - TrackingSettings
+    from necml.tracking import TrackingSettings
+
+    return TrackingSettings.resolve(uri)
+
+
+def _tracking_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """An unreachable store: the saved results and how to log them, exit status 3."""
+
+    @wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        from necml.exceptions import TrackingUnavailable
+
+        try:
+            return func(*args, **kwargs)
+        except TrackingUnavailable as exc:
+            _print_error(exc)
+            raise typer.Exit(EXIT_TRACKING_UNAVAILABLE) from None
+
+    return wrapper
+
+
+def _print_metrics(result, title: str) -> None:  # noqa: ANN001 - PipelineResult
+    table = Table(title=title)
     for col in ("model", "metric", "value", "95% CI"):
         table.add_column(col)
     for r in result.metrics.itertuples():
         if r.metric.startswith("cindex") or r.metric == "ibs":
             table.add_row(r.model, r.metric, f"{r.value:.3f}", f"{r.ci_low:.3f}-{r.ci_high:.3f}")
     out.print(table)
-    out.print(f"wrote {write_outputs(result, out_dir)}")
+
+
+@app.command("run")
+@_tracking_errors
+@_user_errors
+def run_command(
+    pipeline: Annotated[Path, typer.Argument(help="Pipeline config, e.g. pipelines/quickstart.yaml.")],
+    data: Annotated[Path | None, typer.Option(help="Analyse this CSV/Parquet instead.")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", "-s", min=0, help="Override the seed.")] = None,
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output root.")] = Path("reports"),
+    track: Annotated[bool, typer.Option("--track/--no-track", help="Log the run to MLflow.")] = True,
+    tracking_uri: TrackingUriOpt = None,
+    tuning_storage: Annotated[
+        str | None,
+        typer.Option(help="Optuna storage: a journal file or an RDB URL (postgresql://...). "
+                     "Default: a journal file kept with the outputs."),
+    ] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted tuning.")] = False,
+) -> None:
+    """Run a pipeline: data, validation, prognostic analysis, models, metrics with CIs; log to MLflow."""
+    from necml.pipeline import invoke_pipeline, load_pipeline
+
+    config = load_pipeline(pipeline)
+    if seed is not None:
+        config = config.model_copy(update={"seed": seed})
+    invocation = invoke_pipeline(
+        config,
+        base=pipeline.parent,
+        out=out_dir,
+        data_file=data,
+        tracking=_tracking(tracking_uri) if track else None,
+        tuning_storage=tuning_storage,
+        resume=resume,
+        command=" ".join(["necml", *sys.argv[1:]]),
+    )
+    result = invocation.result
+    for message in result.data.warnings:
+        err.print(f"warning: {message}", style="yellow", markup=False, highlight=False)
+    _print_metrics(result, f"{config.name}: {len(result.data.time)} patients, "
+                   f"{int(result.data.event.sum())} events, {config.validation.scheme}")
+    out.print(f"wrote {invocation.directory}")
+    if invocation.run_id:
+        out.print(f"MLflow run {invocation.run_id}")
+
+
+@app.command("log")
+@_tracking_errors
+@_user_errors
+def log_command(
+    directory: Annotated[Path, typer.Argument(help="A run directory written by 'necml run'.")],
+    tracking_uri: TrackingUriOpt = None,
+) -> None:
+    """Log a saved run directory to MLflow (e.g. after the server was down)."""
+    from necml.tracking import log_run_directory, read_record, unavailable_message
+    from necml.tracking._client import unreachable_errors
+
+    settings = _tracking(tracking_uri)
+    record = read_record(directory)
+    recorded = record.get("tracking") or {}
+    same_store = recorded.get("uri") == settings.uri and recorded.get("run_id")
+    try:
+        run_id = log_run_directory(directory, settings, run_id=recorded["run_id"] if same_store else None)
+    except unreachable_errors() as exc:
+        from necml.exceptions import TrackingUnavailable
+
+        raise TrackingUnavailable(unavailable_message(settings, directory, str(exc).splitlines()[0])) from None
+    out.print(f"logged {directory} as MLflow run {run_id} in {settings.uri}")
+
+
+def _key_metric(metrics: dict[str, float], name: str = "cindex_harrell") -> str:
+    found = {k.split(".")[0]: v for k, v in metrics.items() if k.endswith(f".{name}")}
+    if not found:
+        return ""
+    best = max(found, key=lambda k: (found[k] == found[k], found[k]))
+    return f"{best} {found[best]:.3f}"
+
+
+@app.command("runs")
+@_user_errors
+def runs_command(
+    tracking_uri: TrackingUriOpt = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many runs.")] = 20,
+) -> None:
+    """List recent pipeline runs: pipeline, data, seed, status and the best model's Harrell C."""
+    from necml.tracking import list_runs
+
+    settings = _tracking(tracking_uri)
+    table = Table(title=f"Pipeline runs in {settings.uri}")
+    for col in ("run id", "started (UTC)", "status", "pipeline", "data", "seed", "best Harrell C"):
+        table.add_column(col, overflow="fold")
+    for run in list_runs(settings, max_results=limit):
+        tags = run["tags"]
+        table.add_row(run["run_id"], f"{run['start']:%Y-%m-%d %H:%M}", run["status"],
+                      escape(tags.get("necml.pipeline", "")), escape(tags.get("necml.data_source", "")),
+                      tags.get("necml.seed", ""), _key_metric(run["metrics"]))
+    out.print(table)
+    out.print(f"browse them with: mlflow ui --backend-store-uri {settings.uri}")
+
+
+@app.command("compare")
+@_user_errors
+def compare_command(
+    run_ids: Annotated[list[str], typer.Argument(help="Two or more pipeline run ids.")],
+    tracking_uri: TrackingUriOpt = None,
+) -> None:
+    """Show pipeline runs side by side: provenance, then every metric."""
+    from necml.tracking import get_run_summary
+
+    settings = _tracking(tracking_uri)
+    runs = [get_run_summary(settings, r) for r in run_ids]
+    table = Table(title="Runs side by side")
+    table.add_column("")
+    for run in runs:
+        table.add_column(run["run_id"][:12])
+    for label, key in (("pipeline", "necml.pipeline"), ("data", "necml.data_source"),
+                       ("data sha256", "necml.data_sha256"), ("seed", "necml.seed"),
+                       ("validation", "necml.validation"), ("git commit", "necml.git_commit"),
+                       ("code sha256", "necml.code_sha256")):
+        values = [run["tags"].get(key, "") for run in runs]
+        shown = [v[:12] if "sha" in key or "commit" in key else v for v in values]
+        table.add_row(label, *(escape(v) for v in shown))
+    table.add_row("status", *(run["status"] for run in runs))
+    names = sorted({k for run in runs for k in run["metrics"] if not k.endswith((".ci_low", ".ci_high"))})
+    for name in names:
+        table.add_row(name, *(f"{run['metrics'][name]:.4f}" if name in run["metrics"] else "-" for run in runs))
+    out.print(table)
+
+
+@app.command("reproduce")
+@_tracking_errors
+@_user_errors
+def reproduce_command(
+    run_id: Annotated[str, typer.Argument(help="Pipeline run id (see 'necml runs').")],
+    tracking_uri: TrackingUriOpt = None,
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output root.")] = Path("reports/reproduced"),
+    allow_code_change: Annotated[
+        bool, typer.Option("--allow-code-change", help="Proceed when necml's code differs from the record.")
+    ] = False,
+    rtol: Annotated[float, typer.Option(min=0, help="Relative tolerance (0: identical values).")] = 0.0,
+    track: Annotated[bool, typer.Option("--track/--no-track", help="Log the reproduction.")] = True,
+) -> None:
+    """Re-run a recorded invocation from its record and check every metric; exit 1 on a mismatch."""
+    from necml.exceptions import ReproductionError
+    from necml.pipeline import reproduce_run
+
+    settings = _tracking(tracking_uri)
+    try:
+        outcome = reproduce_run(run_id, settings=settings, out=out_dir, allow_code_change=allow_code_change,
+                                rtol=rtol, track=track)
+    except ReproductionError as exc:
+        _print_error(exc)
+        raise typer.Exit(EXIT_MISMATCH) from None
+    table = Table(title=f"Reproducing {run_id} ({'identical' if rtol == 0 else f'rtol {rtol:g}'})")
+    for col in ("metric", "recorded", "reproduced", "match"):
+        table.add_column(col)
+    for check in outcome.checks:
+        table.add_row(check.name, f"{check.recorded:.17g}", f"{check.reproduced:.17g}",
+                      "[green]yes[/]" if check.match else "[red]NO[/]")
+    out.print(table)
+    for note in outcome.notes:
+        err.print(f"note: {note}", style="yellow", markup=False, highlight=False)
+    if not outcome.data_match:
+        err.print("the data differ from the recorded data (SHA-256)", style="red")
+    matched = sum(c.match for c in outcome.checks)
+    verdict = "reproduced" if outcome.ok else "NOT reproduced"
+    out.print(f"{verdict}: {matched} of {len(outcome.checks)} metrics match; outputs in {outcome.directory}"
+              + (f"; MLflow run {outcome.new_run_id}" if outcome.new_run_id else ""))
+    if not outcome.ok:
+        raise typer.Exit(EXIT_MISMATCH)
 
 
 def main() -> None:  # pragma: no cover - console entry point

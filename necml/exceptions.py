@@ -6,7 +6,15 @@ into one clear message and a non-zero exit without a traceback.
 
 from __future__ import annotations
 
-__all__ = ["CalibrationError", "DataError", "NecmlError", "SpecError"]
+__all__ = [
+    "CalibrationError",
+    "DataError",
+    "NecmlError",
+    "ReproductionError",
+    "SpecError",
+    "TrackingError",
+    "TrackingUnavailable",
+]
 
 
 class NecmlError(Exception):
@@ -26,3 +34,22 @@ class CalibrationError(NecmlError, RuntimeError):
 
 class DataError(NecmlError, ValueError):
     """A data set does not satisfy necml's column contract."""
+
+
+class TrackingError(NecmlError, RuntimeError):
+    """A tracking request cannot be served: an unknown run id, a run that is not necml's."""
+
+
+class TrackingUnavailable(NecmlError, RuntimeError):
+    """The tracking server could not be reached; the results are safe on disk.
+
+    ``directory`` is the saved run directory, which ``necml log DIR`` sends to MLflow later.
+    """
+
+    def __init__(self, message: str, *, directory: str | None = None) -> None:
+        super().__init__(message)
+        self.directory = directory
+
+
+class ReproductionError(NecmlError, RuntimeError):
+    """A run cannot be reproduced as asked (different code without ``--allow-code-change``)."""

@@ -28,3 +28,16 @@ def epnec() -> CohortSpec:
 def stat_seed() -> int:
     """Seed of the statistical tests: fixed, or rotated with NECML_TEST_SEED (e.g. nightly)."""
     return int(os.environ.get("NECML_TEST_SEED", "20251120"))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _hermetic_tracking(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """A run that tracks without naming a store lands in a temporary one, never in the repo."""
+    store = tmp_path_factory.mktemp("default-store") / "mlflow.db"
+    previous = os.environ.get("MLFLOW_TRACKING_URI")
+    os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{store}"
+    yield
+    if previous is None:
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+    else:
+        os.environ["MLFLOW_TRACKING_URI"] = previous

@@ -10,11 +10,11 @@ import pytest
 PKG = Path(__file__).resolve().parents[1] / "necml"
 # cross-cutting modules first; then the flow, left to right
 ORDER = [
-    "exceptions", "random", "markdown",
+    "exceptions", "random", "markdown", "environment",
     "spec", "cohort", "dataset", "fidelity", "prognosis", "models", "evaluation",
     "tracking", "pipeline", "simulation", "cli",
 ]
-CROSS_CUTTING = {"exceptions", "random", "markdown"}
+CROSS_CUTTING = {"exceptions", "random", "markdown", "environment"}
 
 
 def _stage(module: str) -> str | None:

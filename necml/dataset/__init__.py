@@ -1,5 +1,6 @@
 """Stage 3 of the flow: the column contract, table IO, validation and ``(X, y)`` preparation."""
 
+from necml.dataset._digest import data_schema, data_sha256
 from necml.dataset._io import METADATA_KEY, atomic_write, read_cohort, read_metadata, write_cohort
 from necml.dataset._mapping import (
     CONTRACT_COVARIATES,
@@ -28,6 +29,8 @@ from necml.dataset._validate import (
 from necml.dataset._xy import SurvivalData, design_matrix, prepare_survival_data, structured_y
 
 __all__ = [
+    "data_schema",
+    "data_sha256",
     "CONTRACT_COVARIATES",
     "DAYS_PER_MONTH",
     "HEAVY_MISSING_SHARE",

@@ -8,7 +8,15 @@ from necml.evaluation._intervals import bootstrap_draws, metric_table, paired_co
 from necml.evaluation._ipcw import CensoringKM
 from necml.evaluation._metrics import Metrics, MetricSettings, compute_metrics
 from necml.evaluation._resampling import ValidationResult, ValidationSettings, validate_model
-from necml.evaluation._tuning import FitResult, ModelPlan, fit_model, fit_quietly
+from necml.evaluation._studies import (
+    TPE_SETTINGS,
+    StudyStore,
+    open_study,
+    run_worker_trials,
+    sampler_description,
+    trials_table,
+)
+from necml.evaluation._tuning import FitResult, ModelPlan, fit_model, fit_quietly, tuning_objective
 
 __all__ = [
     "CensoringKM",
@@ -17,6 +25,8 @@ __all__ = [
     "MetricSettings",
     "Metrics",
     "ModelPlan",
+    "StudyStore",
+    "TPE_SETTINGS",
     "ValidationResult",
     "ValidationSettings",
     "bootstrap_draws",
@@ -30,8 +40,13 @@ __all__ = [
     "harrell_c",
     "integrated_brier_score",
     "metric_table",
+    "open_study",
     "paired_comparisons",
     "plot_calibration",
+    "run_worker_trials",
+    "sampler_description",
+    "trials_table",
+    "tuning_objective",
     "uno_c",
     "validate_model",
 ]

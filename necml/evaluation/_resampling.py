@@ -13,6 +13,10 @@
 * ``holdout``: one stratified split; only allowed from ``holdout_min_n`` patients.
 
 Every undefined metric, failed fit and fit warning goes to the ledger; nothing is dropped.
+
+Every scheme also returns the *final* model: tuned and fitted on all patients (for ``bootstrap``
+the apparent fit), the model a user would deploy or log. Tuning studies are named by resample:
+``r<repeat>f<fold>`` (cv), ``b<b>`` (bootstrap), ``holdout`` and ``final``.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from necml.dataset import SurvivalData
 from necml.evaluation._metrics import Metrics, MetricSettings, compute_metrics
-from necml.evaluation._tuning import ModelPlan, fit_model
+from necml.evaluation._tuning import FitResult, ModelPlan, fit_model
 from necml.exceptions import DataError
 from necml.models import survival_at
 from necml.random import child_seed, int_seed
@@ -61,6 +65,17 @@ class ValidationResult:
     rows: np.ndarray  # patient positions the predictions refer to
     ledger: list[dict[str, object]]
     params: list[dict[str, object]]
+    final: FitResult | None = None  # tuned and fitted on all patients
+    trials: pd.DataFrame = field(default_factory=pd.DataFrame)  # every tuning trial
+
+
+def _trials(fits: list[tuple[str, FitResult]]) -> pd.DataFrame:
+    tables = [f.trials.assign(resample=name) for name, f in fits if len(f.trials)]
+    return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
+
+
+def _final(plan: ModelPlan, data: SurvivalData, seed: np.random.SeedSequence) -> FitResult:
+    return fit_model(plan, data, child_seed(seed, "final"), study="final")
 
 
 def _rows(m: Metrics, **where: object) -> list[dict[str, object]]:
@@ -86,13 +101,14 @@ def _cross_validate(
     n, times = len(data.time), s.metrics.times
     risk = np.full((s.repeats, n), np.nan)
     surv = np.full((s.repeats, n, times.size), np.nan)
-    per_fold, ledger, params = [], [], []
+    per_fold, ledger, params, fits = [], [], [], []
     for r in range(s.repeats):
         split = StratifiedKFold(
             s.folds, shuffle=True, random_state=int_seed(child_seed(seed, "split", r))
         )
         for k, (train, test) in enumerate(split.split(data.X, data.event)):
-            fit = fit_model(plan, data.subset(train), child_seed(seed, "fit", r, k))
+            fit = fit_model(plan, data.subset(train), child_seed(seed, "fit", r, k), study=f"r{r}f{k}")
+            fits.append((f"r{r}f{k}", fit))
             ledger += _ledger(fit.notes, repeat=r, fold=k)
             params.append({"repeat": r, "fold": k, **fit.params})
             if fit.model is None:
@@ -136,6 +152,8 @@ def _cross_validate(
         .mean()
         .reset_index()
     )
+    final = _final(plan, data, seed)
+    ledger += _ledger(final.notes, repeat=-1, fold=-1)
     return ValidationResult(
         model=plan.name,
         scheme="cv",
@@ -146,6 +164,8 @@ def _cross_validate(
         rows=np.arange(n),
         ledger=ledger,
         params=params,
+        final=final,
+        trials=_trials([*fits, ("final", final)]),
     )
 
 
@@ -164,17 +184,18 @@ def _bootstrap_optimism(
     plan: ModelPlan, data: SurvivalData, s: ValidationSettings, seed: np.random.SeedSequence
 ) -> ValidationResult:
     n, times, everyone = len(data.time), s.metrics.times, np.arange(len(data.time))
-    full = fit_model(plan, data, child_seed(seed, "apparent"))
+    full = fit_model(plan, data, child_seed(seed, "apparent"), study="final")
     if full.model is None:
         raise DataError(f"{plan.name}: the fit on all data failed: {'; '.join(full.notes)}")
     risk, surv = _predict(full, data, everyone, times)
     apparent = compute_metrics(data.time, data.event, data.time, data.event, risk, surv, s.metrics)
     rng = np.random.default_rng(child_seed(seed, "resample"))
-    rows, ledger = [], _ledger(full.notes, repeat=-1, fold=-1)
+    rows, ledger, fits = [], _ledger(full.notes, repeat=-1, fold=-1), [("final", full)]
     for b in range(s.bootstrap):
         boot = rng.integers(0, n, n)
         oob = np.setdiff1d(everyone, boot)
-        fit = fit_model(plan, data.subset(boot), child_seed(seed, "fit", b))
+        fit = fit_model(plan, data.subset(boot), child_seed(seed, "fit", b), study=f"b{b}")
+        fits.append((f"b{b}", fit))
         ledger += _ledger(fit.notes, repeat=b, fold=-1)
         if fit.model is None:
             continue
@@ -211,6 +232,8 @@ def _bootstrap_optimism(
         rows=everyone,
         ledger=ledger,
         params=[{"repeat": -1, "fold": -1, **full.params}],
+        final=full,
+        trials=_trials(fits),
     )
 
 
@@ -228,7 +251,7 @@ def _holdout(
         stratify=data.event,
         random_state=int_seed(child_seed(seed, "split")),
     )
-    fit = fit_model(plan, data.subset(train), child_seed(seed, "fit"))
+    fit = fit_model(plan, data.subset(train), child_seed(seed, "fit"), study="holdout")
     if fit.model is None:
         raise DataError(f"{plan.name}: the fit failed: {'; '.join(fit.notes)}")
     risk, surv = _predict(fit, data, test, s.metrics.times)
@@ -242,6 +265,7 @@ def _holdout(
         s.metrics,
     )
     resamples = pd.DataFrame(_rows(m, repeat=0, fold=-1))
+    final = _final(plan, data, seed)
     return ValidationResult(
         model=plan.name,
         scheme="holdout",
@@ -250,8 +274,10 @@ def _holdout(
         risk=risk[None, :],
         survival=surv[None, :],
         rows=test,
-        ledger=_ledger(fit.notes, repeat=0, fold=0),
+        ledger=_ledger(fit.notes, repeat=0, fold=0) + _ledger(final.notes, repeat=-1, fold=-1),
         params=[{"repeat": 0, "fold": 0, **fit.params}],
+        final=final,
+        trials=_trials([("holdout", fit), ("final", final)]),
     )
 
 

@@ -2,26 +2,31 @@
 
 Tuning is nested: it sees only the data it is given (an outer training fold or a bootstrap
 sample), scores each trial by the mean Harrell C over an inner stratified K-fold split, runs
-trials sequentially (``n_jobs=1``) with a seeded TPE sampler, so a fixed seed gives identical
-results, and refits the best parameters on all the data it was given.
+trials sequentially with a seeded TPE sampler (see :mod:`necml.evaluation._studies`), so a fixed
+seed gives identical results, and refits the best parameters on all the data it was given. With a
+durable :class:`StudyStore` every resample's study is kept, and an interrupted tuning resumes.
 """
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import optuna
+import pandas as pd
+from optuna.trial import TrialState
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
 
 from necml.dataset import SurvivalData
 from necml.evaluation._concordance import harrell_c
+from necml.evaluation._studies import StudyStore, open_study, run_trials, trials_table
 from necml.models import ModelConfig, make_model
 from necml.random import child_seed, int_seed
 
-__all__ = ["FitResult", "ModelPlan", "fit_model", "fit_quietly"]
+__all__ = ["FitResult", "ModelPlan", "fit_model", "fit_quietly", "tuning_objective"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -32,6 +37,7 @@ class ModelPlan:
     config: ModelConfig
     n_trials: int = 0
     inner_folds: int = 3
+    store: StudyStore = field(default_factory=StudyStore)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -42,6 +48,7 @@ class FitResult:
     params: dict[str, object]
     best_inner_c: float = float("nan")
     notes: list[str] = field(default_factory=list)
+    trials: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def fit_quietly(model: Pipeline, data: SurvivalData) -> tuple[Pipeline, list[str]]:
@@ -75,9 +82,14 @@ def _inner_c(
     return float(np.nanmean(scores))
 
 
-def _tune(
+def tuning_objective(
     plan: ModelPlan, data: SurvivalData, seed: np.random.SeedSequence
-) -> tuple[dict, float, list[str]]:
+) -> Callable[[optuna.Trial], float]:
+    """The objective a trial maximises: mean inner-CV Harrell C of the suggested parameters.
+
+    A failed fit or an undefined C prunes the trial (it counts as finished, not as a failure).
+    """
+
     def objective(trial: optuna.Trial) -> float:
         params = plan.config.suggest(trial)
         try:
@@ -88,18 +100,26 @@ def _tune(
             raise optuna.TrialPruned("inner C undefined")
         return value
 
+    return objective
+
+
+def _tune(
+    plan: ModelPlan, data: SurvivalData, seed: np.random.SeedSequence, study_name: str
+) -> tuple[dict, float, list[str], pd.DataFrame]:
+    objective = tuning_objective(plan, data, seed)
     previous = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
-        sampler = optuna.samplers.TPESampler(seed=int_seed(child_seed(seed, "sampler")))
-        study = optuna.create_study(direction="maximize", sampler=sampler)
-        study.optimize(objective, n_trials=plan.n_trials, n_jobs=1)
+        study = open_study(plan.store, f"{plan.name}/{study_name}", seed)
+        run_trials(study, objective, plan.n_trials, seed)
     finally:
         optuna.logging.set_verbosity(previous)
-    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    table = trials_table(study)
+    complete = [t for t in study.trials if t.state == TrialState.COMPLETE]
+    finished = [t for t in study.trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
     notes = (
-        [f"{len(study.trials) - len(complete)} of {len(study.trials)} trials failed"]
-        if len(complete) < len(study.trials)
+        [f"{len(finished) - len(complete)} of {len(finished)} trials failed"]
+        if len(complete) < len(finished)
         else []
     )
     if not complete:
@@ -107,11 +127,14 @@ def _tune(
             plan.config.untuned,
             float("nan"),
             [*notes, "no trial completed: untuned parameters used"],
+            table,
         )
-    return {**plan.config.fixed, **study.best_params}, float(study.best_value), notes
+    return {**plan.config.fixed, **study.best_params}, float(study.best_value), notes, table
 
 
-def fit_model(plan: ModelPlan, data: SurvivalData, seed: np.random.SeedSequence) -> FitResult:
+def fit_model(
+    plan: ModelPlan, data: SurvivalData, seed: np.random.SeedSequence, *, study: str = "fit"
+) -> FitResult:
     """Tune (when ``plan.n_trials > 0``) and fit ``plan``'s model on ``data``.
 
     Parameters
@@ -121,15 +144,17 @@ def fit_model(plan: ModelPlan, data: SurvivalData, seed: np.random.SeedSequence)
         Training data; nothing else is seen.
     seed : numpy.random.SeedSequence
         Seeds the sampler, the inner split and the estimator.
+    study : str, default="fit"
+        Name of the tuning study within ``plan.store`` (after ``<prefix><model>/``), e.g. ``r0f3``.
 
     Returns
     -------
     FitResult
         ``model`` is None when the final fit failed (the reason is in ``notes``).
     """
-    params, best, notes = plan.config.untuned, float("nan"), []
+    params, best, notes, trials = plan.config.untuned, float("nan"), [], pd.DataFrame()
     if plan.n_trials > 0 and plan.config.search:
-        params, best, notes = _tune(plan, data, seed)
+        params, best, notes, trials = _tune(plan, data, seed, study)
     model = make_model(
         plan.name, data.X, data.types, params=params, random_state=int_seed(child_seed(seed, "fit"))
     )
@@ -137,6 +162,12 @@ def fit_model(plan: ModelPlan, data: SurvivalData, seed: np.random.SeedSequence)
         model, fit_notes = fit_quietly(model, data)
     except _FIT_ERRORS as exc:
         return FitResult(
-            model=None, params=params, best_inner_c=best, notes=[*notes, f"fit failed: {exc}"]
+            model=None,
+            params=params,
+            best_inner_c=best,
+            notes=[*notes, f"fit failed: {exc}"],
+            trials=trials,
         )
-    return FitResult(model=model, params=params, best_inner_c=best, notes=[*notes, *fit_notes])
+    return FitResult(
+        model=model, params=params, best_inner_c=best, notes=[*notes, *fit_notes], trials=trials
+    )

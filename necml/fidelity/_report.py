@@ -43,7 +43,9 @@ class FidelityReport:
         } for r in self.rows])
 
 
-def build_fidelity_report(spec: CohortSpec, *, n: int, seed: int) -> FidelityReport:
+def build_fidelity_report(
+    spec: CohortSpec, *, n: int, seed: int, frame: pd.DataFrame | None = None
+) -> FidelityReport:
     """Generate a cohort and compare every published statistic with its synthetic value.
 
     Parameters
@@ -54,6 +56,8 @@ def build_fidelity_report(spec: CohortSpec, *, n: int, seed: int) -> FidelityRep
         Cohort size (large n checks the mechanism; the published n shows sampling noise).
     seed : int
         Root seed.
+    frame : pandas.DataFrame, optional
+        A cohort already drawn from ``spec`` (of ``n`` patients) to report on instead.
 
     Returns
     -------
@@ -61,7 +65,8 @@ def build_fidelity_report(spec: CohortSpec, *, n: int, seed: int) -> FidelityRep
         Rows, residual conflicts and the cohort itself.
     """
     model = fit_cohort_model(spec)
-    frame = generate_cohort(spec, n, seed=seed)
+    if frame is None:
+        frame = generate_cohort(spec, n, seed=seed)
     return FidelityReport(
         spec=spec, model=model, n=n, seed=seed, frame=frame,
         rows=cohort_rows(frame, model), residuals=model_residuals(model),

@@ -1,4 +1,4 @@
-"""The model-comparison plot: validated metrics with 95% CIs, and per-fold Harrell C."""
+"""The model-comparison plot (validated metrics with 95% CIs, per-fold C) and tuning histories."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 
 from necml.evaluation import ValidationResult
 
-__all__ = ["plot_comparison"]
+__all__ = ["plot_comparison", "plot_tuning_history"]
 
 
 def plot_comparison(
@@ -40,6 +40,26 @@ def plot_comparison(
     axes[-1].set(title="Harrell's C per resample", xlabel="C")
     from necml.dataset import atomic_write
 
+    return atomic_write(
+        path, lambda tmp: fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+    )
+
+
+def plot_tuning_history(trials: pd.DataFrame, title: str, path: str | Path) -> Path:
+    """Optimisation history of one study: each trial's inner-CV C and the best so far."""
+    from necml.dataset import atomic_write
+
+    fig = Figure(figsize=(5.0, 3.4))
+    ax = fig.subplots()
+    done = trials[trials["state"] == "COMPLETE"].sort_values("number")
+    ax.plot(done["number"], done["value"], "o", label="trial")
+    ax.step(done["number"], done["value"].cummax(), where="post", label="best so far")
+    pruned = trials[trials["state"] == "PRUNED"]
+    if len(pruned):
+        ax.plot(pruned["number"], np.full(len(pruned), np.nanmin(done["value"]) if len(done) else 0.5),
+                "x", color="grey", label="pruned (fit failed)")
+    ax.set(title=title, xlabel="trial", ylabel="inner-CV Harrell C")
+    ax.legend(loc="lower right", fontsize=8)
     return atomic_write(
         path, lambda tmp: fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
     )

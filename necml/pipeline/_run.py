@@ -1,27 +1,26 @@
-"""Run a pipeline: every step is a function returning values; only ``write_outputs`` writes."""
+"""Run a pipeline: every step is a function returning values; nothing here writes a file."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from necml.dataset import (
     DataMapping,
     SurvivalData,
     contract_mapping,
+    data_schema,
+    data_sha256,
     prepare_survival_data,
     resolve_data,
 )
 from necml.evaluation import (
     MetricSettings,
     ModelPlan,
+    StudyStore,
     ValidationResult,
     ValidationSettings,
     bootstrap_draws,
@@ -31,13 +30,30 @@ from necml.evaluation import (
     validate_model,
 )
 from necml.exceptions import DataError
+from necml.fidelity import FidelityReport, build_fidelity_report
 from necml.models import load_model_config
 from necml.pipeline._config import PipelineConfig
-from necml.pipeline._plots import plot_comparison
-from necml.prognosis import PrognosticResult, prognostic_analysis, write_prognostic
+from necml.prognosis import PrognosticResult, prognostic_analysis
 from necml.random import as_seed_sequence, child_seed
 
-__all__ = ["PipelineResult", "load_data", "run_pipeline", "write_outputs"]
+__all__ = ["LoadedData", "PipelineResult", "load_data", "run_pipeline"]
+
+
+@dataclass(slots=True, kw_only=True)
+class LoadedData:
+    """The pipeline's table, how it was mapped, and the files it came from."""
+
+    frame: pd.DataFrame
+    mapping: DataMapping
+    source: str
+    kind: str  # "generate", "file" or "dataset"
+    spec_path: Path | None = None
+    file_path: Path | None = None
+    mapping_path: Path | None = None
+
+    @property
+    def sha256(self) -> str:
+        return data_sha256(self.frame)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -46,12 +62,22 @@ class PipelineResult:
 
     config: PipelineConfig
     source: str
+    loaded: LoadedData
+    data_sha256: str
+    model_files: dict[str, Path]
+    store: StudyStore
     data: SurvivalData
     prognostic: PrognosticResult | None
     validations: dict[str, ValidationResult]
     metrics: pd.DataFrame
     comparisons: pd.DataFrame
     calibration: dict[str, pd.DataFrame]
+    fidelity: FidelityReport | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def schema(self) -> dict[str, str]:
+        return data_schema(self.loaded.frame)
 
 
 def _path(value: str, base: Path) -> Path:
@@ -60,23 +86,31 @@ def _path(value: str, base: Path) -> Path:
     return given if given.exists() or given.is_absolute() else base / given
 
 
-def load_data(
-    config: PipelineConfig, base: Path, *, data_file: Path | None = None
-) -> tuple[pd.DataFrame, DataMapping, str]:
-    """The pipeline's table, mapping and source name (``data_file`` overrides the config's data)."""
+def load_data(config: PipelineConfig, base: Path, *, data_file: Path | None = None) -> LoadedData:
+    """The pipeline's table, mapping and source (``data_file`` overrides the config's data)."""
     from necml.cohort import generate_cohort
     from necml.spec import load_spec
 
     source = config.data
     mapping = _path(source.mapping, base) if source.mapping else None
     if data_file is not None:
-        return resolve_data(data_file, mapping)
+        frame, found, name = resolve_data(data_file, mapping)
+        return LoadedData(frame=frame, mapping=found, source=name, kind="file",
+                          file_path=data_file, mapping_path=mapping)
     if source.generate is not None:
-        spec = load_spec(_path(source.generate.spec, base))
+        spec_path = _path(source.generate.spec, base)
+        spec = load_spec(spec_path)
         seed = child_seed(as_seed_sequence(config.seed), "data")
         frame = generate_cohort(spec, source.generate.n, seed=seed)
-        return frame, contract_mapping(frame), f"{spec.name} (n={source.generate.n}, generated)"
-    return resolve_data(source.dataset or _path(source.file or "", base), mapping)
+        return LoadedData(frame=frame, mapping=contract_mapping(frame), kind="generate",
+                          source=f"{spec.name} (n={source.generate.n}, generated)", spec_path=spec_path)
+    if source.dataset is not None:
+        frame, found, name = resolve_data(source.dataset, mapping)
+        return LoadedData(frame=frame, mapping=found, source=name, kind="dataset", mapping_path=mapping)
+    file_path = _path(source.file or "", base)
+    frame, found, name = resolve_data(file_path, mapping)
+    return LoadedData(frame=frame, mapping=found, source=name, kind="file", file_path=file_path,
+                      mapping_path=mapping)
 
 
 def _settings(config: PipelineConfig) -> ValidationSettings:
@@ -99,26 +133,42 @@ def _settings(config: PipelineConfig) -> ValidationSettings:
     )
 
 
-def _plans(config: PipelineConfig, base: Path) -> list[ModelPlan]:
-    plans = []
+def _plans(config: PipelineConfig, base: Path, store: StudyStore) -> tuple[list[ModelPlan], dict[str, Path]]:
+    plans, files = [], {}
     for entry in config.models:
-        model = load_model_config(_path(entry.config, base))
+        path = _path(entry.config, base)
+        model = load_model_config(path)
         plans.append(
             ModelPlan(
                 name=model.model,
                 config=model,
                 n_trials=entry.n_trials,
                 inner_folds=entry.inner_folds,
+                store=store,
             )
         )
+        files[model.model] = path
     names = [p.name for p in plans]
     if len(set(names)) != len(names):
         raise DataError(f"each model may appear once in a pipeline, got {names}")
-    return plans
+    return plans, files
+
+
+def study_prefix(config: PipelineConfig) -> str:
+    """Tuning studies of a pipeline are named ``<name>:<seed>:<config digest>/<model>/<resample>``."""
+    import hashlib
+
+    digest = hashlib.sha256(config.model_dump_json().encode()).hexdigest()[:12]
+    return f"{config.name}:{config.seed}:{digest}/"
 
 
 def run_pipeline(
-    config: PipelineConfig, *, base: Path = Path("."), data_file: Path | None = None
+    config: PipelineConfig,
+    *,
+    base: Path = Path("."),
+    data_file: Path | None = None,
+    tuning_storage: str | None = None,
+    resume: bool = False,
 ) -> PipelineResult:
     """Data -> validation -> prognostic analysis -> tune/fit/evaluate every model -> tables.
 
@@ -129,21 +179,33 @@ def run_pipeline(
         Directory of the config file (for relative paths that do not exist from the cwd).
     data_file : pathlib.Path, optional
         Analyse this file instead of the config's data.
+    tuning_storage : str, optional
+        Optuna journal file or RDB URL for the tuning studies (default: in memory).
+    resume : bool, default=False
+        Continue the studies found in ``tuning_storage`` instead of refusing them.
 
     Returns
     -------
     PipelineResult
     """
-    frame, mapping, source = load_data(config, base, data_file=data_file)
+    loaded = load_data(config, base, data_file=data_file)
+    frame, mapping, source = loaded.frame, loaded.mapping, loaded.source
     if config.covariates is not None:
         mapping = mapping.with_expressions(config.covariates)
-    plans = _plans(config, base)  # fail on a bad model config before any fitting
+    store = StudyStore(location=tuning_storage, prefix=study_prefix(config), resume=resume)
+    plans, model_files = _plans(config, base, store)  # fail on a bad model config before any fitting
     data = prepare_survival_data(frame, mapping, config.endpoint, source=source)
     prognostic = (
         prognostic_analysis(frame, mapping, config.endpoint, by=config.by, source=source)
         if config.prognostic
         else None
     )
+    fidelity = None
+    if loaded.spec_path is not None:
+        from necml.spec import load_spec
+
+        spec = load_spec(loaded.spec_path)
+        fidelity = build_fidelity_report(spec, n=len(frame), seed=config.seed, frame=frame)
     settings = _settings(config)
     root = as_seed_sequence(config.seed)
     validations = {
@@ -177,75 +239,15 @@ def run_pipeline(
     return PipelineResult(
         config=config,
         source=source,
+        loaded=loaded,
+        data_sha256=loaded.sha256,
+        model_files=model_files,
+        store=store,
         data=data,
         prognostic=prognostic,
         validations=validations,
         metrics=metrics,
         comparisons=paired_comparisons(draws, metrics),
         calibration=calibration,
+        fidelity=fidelity,
     )
-
-
-def _tables(result: PipelineResult) -> dict[str, pd.DataFrame]:
-    per_fold = pd.concat(
-        [v.resamples.assign(model=k) for k, v in result.validations.items()], ignore_index=True
-    )
-    ledger = pd.DataFrame(
-        [{"model": k, **row} for k, v in result.validations.items() for row in v.ledger],
-        columns=["model", "repeat", "fold", "note"],
-    )
-    undefined = per_fold[per_fold["note"].astype(str).str.len() > 0][
-        ["model", "repeat", "fold", "metric", "note"]
-    ]
-    params = pd.DataFrame(
-        [{"model": k, **p} for k, v in result.validations.items() for p in v.params]
-    )
-    calibration = (
-        pd.concat([t.assign(model=k) for k, t in result.calibration.items()], ignore_index=True)
-        if result.calibration
-        else pd.DataFrame()
-    )
-    return {
-        "metrics": result.metrics,
-        "metrics_resamples": per_fold,
-        "comparisons": result.comparisons,
-        "ledger": pd.concat([ledger, undefined], ignore_index=True),
-        "params": params,
-        "calibration": calibration,
-    }
-
-
-def write_outputs(result: PipelineResult, out: str | Path) -> Path:
-    """Write every table, plot and the resolved config into ``out/<name>``, all or nothing.
-
-    Everything is written to a temporary sibling directory first, which then replaces
-    ``out/<name>``: an error half-way leaves the previous outputs untouched.
-    """
-    from necml.evaluation import plot_calibration
-
-    final = Path(out) / result.config.name
-    final.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
-    try:
-        for name, table in _tables(result).items():
-            table.to_csv(staging / f"{name}.csv", index=False)
-        resolved = result.config.model_dump(mode="json") | {"resolved_source": result.source}
-        (staging / "pipeline.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False))
-        plot_comparison(result.metrics, result.validations, staging / "model_comparison.png")
-        if result.calibration:
-            plot_calibration(
-                result.calibration,
-                result.config.metrics.calibration_at,
-                staging / "calibration.png",
-            )
-        if result.prognostic is not None:
-            write_prognostic(result.prognostic, staging)
-        if final.exists():
-            trash = Path(tempfile.mkdtemp(prefix=f".{final.name}.old.", dir=final.parent))
-            os.replace(final, trash / final.name)
-            shutil.rmtree(trash)
-        os.replace(staging, final)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return final

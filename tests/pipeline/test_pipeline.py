@@ -45,7 +45,7 @@ def _write(tmp_path: Path, config: dict) -> Path:
 def test_run_writes_metrics_with_cis_and_is_reproducible(tmp_path: Path) -> None:
     config = _write(tmp_path, SMALL)
     for out in ("a", "b"):
-        result = runner.invoke(app, ["run", str(config), "--out", str(tmp_path / out)])
+        result = runner.invoke(app, ["run", str(config), "--out", str(tmp_path / out), "--no-track"])
         assert result.exit_code == 0, result.output
     first = pd.read_csv(tmp_path / "a/small/metrics.csv")
     assert {"model", "metric", "value", "ci_low", "ci_high", "validation"} <= set(first.columns)
@@ -90,7 +90,7 @@ def test_bad_pipeline_exits_2_with_message_and_writes_nothing(
     tmp_path: Path, change: dict, message: str
 ) -> None:
     config = _write(tmp_path, {**SMALL, **change})
-    result = runner.invoke(app, ["run", str(config), "--out", str(tmp_path / "out")])
+    result = runner.invoke(app, ["run", str(config), "--out", str(tmp_path / "out"), "--no-track"])
     assert result.exit_code == 2
     assert re.search(message, result.output), result.output
     assert not (tmp_path / "out").exists()

@@ -1,0 +1,30 @@
+"""Stage 6: MLflow tracking. The only package that imports ``mlflow`` (lazily, inside functions).
+
+Importing it sets necml's MLflow defaults (telemetry off, short HTTP retries; the user's own
+environment wins) before MLflow itself is ever imported.
+"""
+
+from necml.tracking._settings import DEFAULT_ARTIFACTS, DEFAULT_DB, TrackingSettings, prepare_environment
+
+prepare_environment()
+
+from necml.tracking._directory import RECORD_FILE, read_record  # noqa: E402
+from necml.tracking._lifecycle import PipelineRun, unavailable_message  # noqa: E402
+from necml.tracking._log import log_run_directory  # noqa: E402
+from necml.tracking._query import RunSummary, download_run, get_run_summary, list_runs  # noqa: E402
+
+__all__ = [
+    "DEFAULT_ARTIFACTS",
+    "DEFAULT_DB",
+    "RECORD_FILE",
+    "PipelineRun",
+    "RunSummary",
+    "TrackingSettings",
+    "download_run",
+    "get_run_summary",
+    "list_runs",
+    "log_run_directory",
+    "prepare_environment",
+    "read_record",
+    "unavailable_message",
+]

@@ -1,0 +1,38 @@
+"""One MLflow client per store, and the errors that mean "the store is unreachable"."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from necml.tracking._settings import TrackingSettings
+
+__all__ = ["client", "experiment_id", "unreachable_errors"]
+
+
+@lru_cache(maxsize=8)
+def client(settings: TrackingSettings):  # noqa: ANN201 - MlflowClient, imported lazily
+    """An ``MlflowClient`` for ``settings.uri``."""
+    from mlflow import MlflowClient
+
+    from necml.tracking._settings import prepare_environment
+
+    prepare_environment()  # again: importing mlflow resets its loggers
+    return MlflowClient(tracking_uri=settings.uri)
+
+
+def unreachable_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions meaning the store could not be reached or written."""
+    import requests
+    from mlflow.exceptions import MlflowException
+
+    return (MlflowException, requests.exceptions.RequestException, OSError)
+
+
+def experiment_id(settings: TrackingSettings, name: str) -> str:
+    """The id of experiment ``name``, created (with necml's artifact root) when missing."""
+    mlflow_client = client(settings)
+    found = mlflow_client.get_experiment_by_name(name)
+    if found is not None:
+        return found.experiment_id
+    location = f"{settings.artifact_root}/{name}" if settings.artifact_root else None
+    return mlflow_client.create_experiment(name, artifact_location=location)

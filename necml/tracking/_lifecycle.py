@@ -1,0 +1,113 @@
+"""A pipeline invocation's MLflow run: started first, completed from the saved outputs.
+
+The order protects results: the run is created (``RUNNING``) before any computation, the
+results are written to the run directory, and only then logged. A crash marks the run
+``FAILED``, Ctrl-C ``KILLED``; a store that is unreachable at the start or the end never costs
+the results: they are on disk and :class:`~necml.exceptions.TrackingUnavailable` says how to
+log them later (``necml log DIR``), which completes the same run when it was created.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from necml.exceptions import TrackingUnavailable
+from necml.tracking._client import client, experiment_id, unreachable_errors
+from necml.tracking._log import log_run_directory
+from necml.tracking._settings import TrackingSettings
+
+__all__ = ["PipelineRun", "unavailable_message"]
+
+
+def unavailable_message(settings: TrackingSettings, directory: str | Path, reason: str) -> str:
+    """The documented message when results could not be logged."""
+    return (
+        f"could not log to the tracking store {settings.uri} ({reason}); the results are saved in "
+        f"{directory}. Log them when the store is back with: "
+        f"necml log {directory} --tracking-uri {settings.uri}"
+    )
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:300]
+
+
+class PipelineRun:
+    """The MLflow run of one pipeline invocation.
+
+    Parameters
+    ----------
+    settings : TrackingSettings
+    pipeline : str
+        Pipeline name (also the experiment name).
+    seed : int
+    command : str
+        The command line, recorded as a tag.
+    tags : dict, optional
+        More tags (``necml reproduce`` adds ``necml.reproduces``).
+    """
+
+    def __init__(
+        self,
+        settings: TrackingSettings,
+        *,
+        pipeline: str,
+        seed: int,
+        command: str,
+        tags: dict[str, str] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.pipeline = pipeline
+        self.run_id: str | None = None
+        self.start_error: str | None = None
+        try:
+            mlflow_client = client(settings)
+            experiment = experiment_id(settings, pipeline)
+            run = mlflow_client.create_run(
+                experiment,
+                run_name=f"{pipeline}-seed{seed}",
+                tags={
+                    "necml.kind": "pipeline",
+                    "necml.pipeline": pipeline,
+                    "necml.seed": str(seed),
+                    "necml.command": command[:5000],
+                    **(tags or {}),
+                },
+            )
+            self.run_id = run.info.run_id
+        except unreachable_errors() as exc:
+            self.start_error = _reason(exc)
+
+    def record(self) -> dict[str, object]:
+        """What ``record.json`` keeps about tracking."""
+        return {"tracking": {"uri": self.settings.uri, "run_id": self.run_id, "start_error": self.start_error}}
+
+    def abort(self, status: str) -> None:
+        """Mark the run ``FAILED`` or ``KILLED`` (best effort: the store may be gone)."""
+        if self.run_id is None:
+            return
+        try:
+            client(self.settings).set_terminated(self.run_id, status)
+        except unreachable_errors():
+            pass
+
+    def complete(self, directory: str | Path) -> str:
+        """Log the saved run directory and mark the run FINISHED.
+
+        Raises
+        ------
+        TrackingUnavailable
+            The store could not be reached; the run is marked FAILED where possible.
+        """
+        if self.start_error is not None:
+            raise TrackingUnavailable(
+                unavailable_message(self.settings, directory, self.start_error), directory=str(directory)
+            )
+        try:
+            return log_run_directory(directory, self.settings, run_id=self.run_id)
+        except unreachable_errors() as exc:
+            self.abort("FAILED")
+            raise TrackingUnavailable(
+                unavailable_message(self.settings, directory, _reason(exc)), directory=str(directory)
+            ) from None

@@ -1,0 +1,268 @@
+"""Log a saved run directory to MLflow: one parent run, one nested run per model.
+
+Parent run (tag ``necml.kind=pipeline``)
+    params: the resolved pipeline config (flattened, e.g. ``validation.folds``), the seed and its
+    SeedSequence entropy, the tuning sampler and its settings, storage and study prefix;
+    tags: ``necml.data_sha256`` (MLflow's own dataset digest is 8 characters), ``necml.git_commit``,
+    ``necml.git_dirty``, ``necml.code_sha256``, ``necml.version.<package>``, ``necml.platform``,
+    ``necml.validation``; the dataset through ``mlflow.data`` (name, digest, source, schema; the
+    rows themselves are never uploaded); metrics ``<model>.<metric>`` with ``.ci_low`` and
+    ``.ci_high``; every file of the directory except ``models/`` as artifacts.
+Nested run per model (tag ``necml.kind=model``)
+    params: the final model's parameters; metrics with the documented names (``cindex_harrell``,
+    ``cindex_uno_tau24``, ``auc_6m``, ``brier_12m``, ``ibs``, ...), ``.ci_low``/``.ci_high``, and
+    the per-resample values as metric history (``step`` = resample index); tag
+    ``necml.validation``; artifacts: its tuning trials and history plot; the fitted model in the
+    sklearn flavour (skops format, signature and input example, explicit pip requirements and
+    necml's code, so loading needs neither inference nor an installed necml).
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from necml.tracking._client import client, experiment_id
+from necml.tracking._directory import read_record
+from necml.tracking._settings import TrackingSettings
+
+__all__ = ["log_run_directory", "model_requirements", "parent_tags"]
+
+_MAX_PARAM = 500
+
+
+def _flatten(tree: object, prefix: str = "") -> dict[str, str]:
+    if isinstance(tree, dict):
+        out: dict[str, str] = {}
+        for key, value in tree.items():
+            out |= _flatten(value, f"{prefix}{key}.")
+        return out
+    if isinstance(tree, list) and tree and all(isinstance(v, dict) for v in tree):
+        out = {}
+        for i, value in enumerate(tree):
+            out |= _flatten(value, f"{prefix}{i}.")
+        return out
+    return {prefix.rstrip("."): str(tree)[:_MAX_PARAM]}
+
+
+def parent_tags(record: dict) -> dict[str, str]:
+    """Provenance tags of a pipeline run, from its record."""
+    env = record["environment"]
+    return {
+        "necml.kind": "pipeline",
+        "necml.pipeline": record["pipeline"],
+        "necml.seed": str(record["seed"]),
+        "necml.data_sha256": record["data"]["sha256"],
+        "necml.data_source": record["data"]["source"],
+        "necml.validation": record["validation"],
+        "necml.code_sha256": env["code_sha256"],
+        "necml.git_commit": env["git"]["commit"],
+        "necml.git_dirty": env["git"]["dirty"],
+        "necml.platform": env["platform"],
+        "necml.python": env["python"],
+        **{f"necml.version.{k}": v for k, v in env["versions"].items()},
+    }
+
+
+def model_requirements(record: dict) -> list[str]:
+    """Pinned requirements to load a logged model (necml itself travels as code)."""
+    versions = record["environment"]["versions"]
+    needed = ("numpy", "scipy", "pandas", "scikit-learn", "scikit-survival", "xgboost", "pydantic")
+    import skops
+
+    pins = [f"{name}=={versions[name]}" for name in needed if versions.get(name, "absent") != "absent"]
+    return [*pins, f"skops=={skops.__version__}", "pyyaml"]
+
+
+def _dataset_input(record: dict):  # noqa: ANN202 - mlflow types, imported lazily
+    from mlflow.data.code_dataset_source import CodeDatasetSource
+    from mlflow.data.meta_dataset import MetaDataset
+    from mlflow.entities import DatasetInput, InputTag
+    from mlflow.types import ColSpec, Schema
+
+    data = record["data"]
+    kinds = {"float": "double", "int": "long", "bool": "boolean"}
+    columns = [
+        ColSpec(next((v for k, v in kinds.items() if dtype.startswith(k)), "string"), name)
+        for name, dtype in data["schema"].items()
+    ]
+    if data["kind"] == "file":
+        from mlflow.data.dataset_source_registry import resolve_dataset_source
+
+        source = resolve_dataset_source(data["path"])
+    else:
+        source = CodeDatasetSource(
+            {"necml.data_kind": data["kind"], "necml.source": data["source"], "necml.path": data["path"]}
+        )
+    dataset = MetaDataset(source, name=data["source"], digest=data["sha256"][:8], schema=Schema(columns))
+    return DatasetInput(dataset._to_mlflow_entity(), tags=[InputTag("mlflow.data.context", "training")])
+
+
+def _metric_batch(frame: pd.DataFrame, prefix: str = ""):  # noqa: ANN202
+    from mlflow.entities import Metric
+
+    stamp = int(pd.Timestamp.now().timestamp() * 1000)
+    found = []
+    for row in frame.itertuples():
+        for suffix, value in (("", row.value), (".ci_low", row.ci_low), (".ci_high", row.ci_high)):
+            found.append(Metric(f"{prefix}{row.metric}{suffix}", float(value), stamp, 0))
+    return found
+
+
+def _log_batches(run_id: str, settings: TrackingSettings, metrics: list, params: dict[str, str]) -> None:
+    from mlflow.entities import Param
+
+    mlflow_client = client(settings)
+    items = [Param(k, v) for k, v in params.items()]
+    for start in range(0, max(len(metrics), len(items)), 100):
+        mlflow_client.log_batch(run_id, metrics=metrics[start : start + 100], params=items[start : start + 100])
+
+
+def _log_files(run_id: str, settings: TrackingSettings, directory: Path, skip: set[str]) -> None:
+    mlflow_client = client(settings)
+    for entry in sorted(directory.iterdir()):
+        if entry.name in skip or entry.name.startswith("."):
+            continue
+        if entry.is_dir():
+            mlflow_client.log_artifacts(run_id, str(entry), artifact_path=entry.name)
+        else:
+            mlflow_client.log_artifact(run_id, str(entry))
+
+
+def _child_runs(settings: TrackingSettings, experiment: str, parent: str) -> dict[str, object]:
+    runs = client(settings).search_runs(
+        [experiment], filter_string=f"tags.mlflow.parentRunId = '{parent}'", max_results=200
+    )
+    return {r.data.tags.get("necml.model", ""): r for r in runs}
+
+
+def _resample_history(resamples: pd.DataFrame) -> list:
+    from mlflow.entities import Metric
+
+    per_fold = resamples[resamples["fold"] >= 0] if (resamples["fold"] >= 0).any() else resamples
+    keys = {k: i for i, k in enumerate(dict.fromkeys(zip(per_fold["repeat"], per_fold["fold"], strict=True)))}
+    stamp = int(pd.Timestamp.now().timestamp() * 1000)
+    return [
+        Metric(f"{row.metric}.resample", float(row.value), stamp, keys[(row.repeat, row.fold)])
+        for row in per_fold.itertuples()
+        if isinstance(row.value, float) and not math.isnan(row.value)
+    ]
+
+
+def _log_model_run(
+    settings: TrackingSettings, experiment: str, parent: str, name: str, directory: Path, record: dict
+) -> None:
+    import mlflow
+    import mlflow.sklearn
+    from mlflow.models import infer_signature
+
+    from necml.models import SKOPS_TRUSTED_TYPES, load_model
+
+    mlflow_client = client(settings)
+    metrics = pd.read_csv(directory / "metrics.csv")
+    params = pd.read_csv(directory / "params.csv")
+    resamples = pd.read_csv(directory / "metrics_resamples.csv")
+    final = params[(params["model"] == name)].iloc[-1].drop(["model", "repeat", "fold"]).dropna()
+    run = mlflow_client.create_run(
+        experiment,
+        run_name=name,
+        tags={
+            "mlflow.parentRunId": parent,
+            "necml.kind": "model",
+            "necml.model": name,
+            "necml.validation": record["validation"],
+            "necml.pipeline": record["pipeline"],
+        },
+    )
+    run_id = run.info.run_id
+    history = _resample_history(resamples[resamples["model"] == name])
+    _log_batches(
+        run_id,
+        settings,
+        _metric_batch(metrics[metrics["model"] == name]) + history,
+        {f"model.{k}": str(v) for k, v in final.items()},
+    )
+    for file in (directory / f"tuning_{name}.png",):
+        if file.exists():
+            mlflow_client.log_artifact(run_id, str(file), artifact_path="tuning")
+    trials_file = directory / "trials.csv"
+    if trials_file.exists() and trials_file.stat().st_size > 1:
+        trials = pd.read_csv(trials_file)
+        if "model" in trials and (trials["model"] == name).any():
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / "trials.csv"
+                trials[trials["model"] == name].dropna(axis=1, how="all").to_csv(path, index=False)
+                mlflow_client.log_artifact(run_id, str(path), artifact_path="tuning")
+    model_file = directory / "models" / f"{name}.skops"
+    if model_file.exists():
+        model = load_model(model_file)
+        example = pd.read_csv(directory / "models" / "input_example.csv")
+        example = example.astype({c: t for c, t in record["data"].get("design_dtypes", {}).items() if c in example})
+        mlflow.set_tracking_uri(settings.uri)
+        with mlflow.start_run(run_id=run_id):
+            mlflow.sklearn.log_model(
+                model,
+                name="model",
+                serialization_format="skops",
+                skops_trusted_types=SKOPS_TRUSTED_TYPES,
+                signature=infer_signature(example, model.predict(example)),
+                input_example=example,
+                pip_requirements=model_requirements(record),
+                code_paths=[str(Path(__file__).resolve().parents[1])],
+            )
+    mlflow_client.set_terminated(run_id, "FINISHED")
+
+
+def log_run_directory(directory: str | Path, settings: TrackingSettings, *, run_id: str | None = None) -> str:
+    """Log a run directory written by ``necml run`` to MLflow and mark the run FINISHED.
+
+    Parameters
+    ----------
+    directory : str or pathlib.Path
+        The run directory (``out/<pipeline>``).
+    settings : TrackingSettings
+        The store.
+    run_id : str, optional
+        A run started for this invocation (``RUNNING``, or ``FAILED`` after a lost connection):
+        it is completed instead of creating a new one; model runs already finished are kept.
+
+    Returns
+    -------
+    str
+        The parent run's id.
+    """
+    directory = Path(directory)
+    record = read_record(directory)
+    mlflow_client = client(settings)
+    experiment = experiment_id(settings, record["pipeline"])
+    if run_id is None:
+        run_id = mlflow_client.create_run(
+            experiment, run_name=f"{record['pipeline']}-seed{record['seed']}", tags=parent_tags(record)
+        ).info.run_id
+    else:
+        experiment = mlflow_client.get_run(run_id).info.experiment_id
+        for key, value in parent_tags(record).items():
+            mlflow_client.set_tag(run_id, key, value)
+    resolved = yaml.safe_load((directory / "pipeline.yaml").read_text(encoding="utf-8"))
+    tuning = {f"tuning.{k}": str(v)[:_MAX_PARAM] for k, v in record["tuning"].items() if k != "studies"}
+    params = {**_flatten(resolved), "seed_entropy": record["seed_entropy"], **tuning}
+    metrics = pd.read_csv(directory / "metrics.csv")
+    batch = []
+    for model, rows in metrics.groupby("model", sort=False):
+        batch += _metric_batch(rows, prefix=f"{model}.")
+    existing = mlflow_client.get_run(run_id).data.params
+    _log_batches(run_id, settings, batch, {k: v for k, v in params.items() if k not in existing})
+    mlflow_client.log_inputs(run_id, datasets=[_dataset_input(record)])
+    _log_files(run_id, settings, directory, skip={"models"})
+    done = _child_runs(settings, experiment, run_id)
+    for name in dict.fromkeys(metrics["model"]):
+        previous = done.get(name)
+        if previous is not None and previous.info.status == "FINISHED":
+            continue
+        _log_model_run(settings, experiment, run_id, name, directory, record)
+    mlflow_client.set_terminated(run_id, "FINISHED")
+    return run_id
