@@ -330,7 +330,8 @@ def runs_command(
 
     settings = _tracking(tracking_uri)
     table = Table(title=f"Pipeline runs in {settings.uri}")
-    for col in ("run id", "started (UTC)", "status", "pipeline", "data", "seed", "best Harrell C"):
+    table.add_column("run id", no_wrap=True)
+    for col in ("started (UTC)", "status", "pipeline", "data", "seed", "best Harrell C"):
         table.add_column(col, overflow="fold")
     for run in list_runs(settings, max_results=limit):
         tags = run["tags"]
@@ -338,7 +339,10 @@ def runs_command(
                       escape(tags.get("necml.pipeline", "")), escape(tags.get("necml.data_source", "")),
                       tags.get("necml.seed", ""), _key_metric(run["metrics"]))
     out.print(table)
-    out.print(f"browse them with: mlflow ui --backend-store-uri {settings.uri}")
+    if settings.is_server:
+        out.print(f"browse them at {settings.uri}")
+    else:
+        out.print(f"browse them with: mlflow ui --backend-store-uri {settings.uri}")
 
 
 @app.command("compare")

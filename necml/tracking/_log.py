@@ -20,6 +20,7 @@ Nested run per model (tag ``necml.kind=model``)
 from __future__ import annotations
 
 import math
+import warnings
 import tempfile
 from pathlib import Path
 
@@ -203,7 +204,9 @@ def _log_model_run(
         example = pd.read_csv(directory / "models" / "input_example.csv")
         example = example.astype({c: t for c, t in record["data"].get("design_dtypes", {}).items() if c in example})
         mlflow.set_tracking_uri(settings.uri)
-        with mlflow.start_run(run_id=run_id):
+        with mlflow.start_run(run_id=run_id), warnings.catch_warnings():
+            # MLflow inspects sklearn's untyped ``predict`` and warns that it cannot validate Any
+            warnings.filterwarnings("ignore", message=".*type hint is inferred as AnyType", category=UserWarning)
             mlflow.sklearn.log_model(
                 model,
                 name="model",

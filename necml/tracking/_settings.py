@@ -33,6 +33,7 @@ _ENV_DEFAULTS = {
     "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
     "MLFLOW_LOGGING_LEVEL": "WARNING",
     "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+    "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
     # necml states each model's requirements; never copy the caller's uv project into a model
     "MLFLOW_UV_AUTO_DETECT": "false",
     "MLFLOW_LOG_UV_FILES": "false",
