@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+import necml.tracking  # noqa: F401 - sets necml's MLflow environment before any test imports mlflow
 from necml.spec import CohortSpec, load_spec
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -20,8 +20,8 @@ Nested run per model (tag ``necml.kind=model``)
 from __future__ import annotations
 
 import math
-import warnings
 import tempfile
+import warnings
 from pathlib import Path
 
 import pandas as pd

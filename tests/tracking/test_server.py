@@ -2,28 +2,25 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
+import mlflow
+import mlflow.sklearn
 import numpy as np
 import pandas as pd
 import pytest
+from mlflow import MlflowClient
 
-from necml.tracking import TrackingSettings  # first: sets necml's MLflow environment
-
-import mlflow  # noqa: E402, I001
-import mlflow.sklearn  # noqa: E402
-from mlflow import MlflowClient  # noqa: E402
-
-from necml.dataset import data_sha256  # noqa: E402
-from necml.models import load_model  # noqa: E402
-from necml.pipeline import invoke_pipeline, load_pipeline  # noqa: E402
-from tests.tracking.conftest import MlflowServer  # noqa: E402
+from necml.dataset import data_sha256
+from necml.models import load_model
+from necml.pipeline import invoke_pipeline, load_pipeline
+from necml.tracking import TrackingSettings
+from tests.tracking.conftest import MlflowServer
 
 
 @pytest.fixture(scope="module")
 def logged(mlflow_server: MlflowServer, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
-    from tests.tracking.conftest import TINY
     import yaml
+
+    from tests.tracking.conftest import TINY
 
     tmp = tmp_path_factory.mktemp("server-run")
     (tmp / "tiny.yaml").write_text(yaml.safe_dump(TINY))
@@ -67,7 +64,7 @@ def test_nested_model_runs_with_metrics_tuning_and_loadable_model(logged) -> Non
     )
     by_model = {c.data.tags["necml.model"]: c for c in children}
     assert set(by_model) == {"coxph", "coxnet"}
-    for name, child in by_model.items():
+    for child in by_model.values():
         assert child.info.status == "FINISHED"
         assert child.data.tags["necml.validation"] == "cv"
         assert {"cindex_harrell", "cindex_uno_tau24", "ibs", "auc_12m", "brier_12m"} <= set(child.data.metrics)
@@ -114,4 +111,3 @@ def test_telemetry_is_off_by_default() -> None:
     assert is_telemetry_disabled()
 
 
-_ = Path

@@ -1,0 +1,88 @@
+"""``necml reproduce``: the quickstart pipeline re-run from its MLflow record gives identical metrics."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from necml.cli import app
+from tests.conftest import ROOT
+
+runner = CliRunner()
+
+
+def _run_id(output: str) -> str:
+    found = re.search(r"MLflow run ([0-9a-f]{32})", output)
+    assert found, output
+    return found[1]
+
+
+@pytest.mark.slow
+def test_quickstart_reproduces_identically(tmp_path: Path) -> None:
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    first = runner.invoke(
+        app, ["run", str(ROOT / "pipelines/quickstart.yaml"), "--out", str(tmp_path / "a"), "--tracking-uri", uri]
+    )
+    assert first.exit_code == 0, first.output
+    run_id = _run_id(first.output)
+    again = runner.invoke(app, ["reproduce", run_id, "--tracking-uri", uri, "--out", str(tmp_path / "b")],
+                          terminal_width=200)
+    assert again.exit_code == 0, again.output
+    n = len(pd.read_csv(tmp_path / "a/quickstart/metrics.csv")) * 3  # value, ci_low, ci_high
+    assert f"reproduced: {n} of {n} metrics match" in again.output
+    # independently of reproduce's own comparison: the two runs' tables are identical
+    for table in ("metrics", "metrics_resamples", "comparisons", "params"):
+        pd.testing.assert_frame_equal(
+            pd.read_csv(tmp_path / f"a/quickstart/{table}.csv", float_precision="round_trip"),
+            pd.read_csv(tmp_path / f"b/quickstart/{table}.csv", float_precision="round_trip"),
+        )
+    new_run = _run_id(again.output.split("reproduced:")[-1])
+    assert new_run != run_id
+    listed = runner.invoke(app, ["compare", run_id, new_run, "--tracking-uri", uri], terminal_width=200)
+    assert listed.exit_code == 0 and "coxph.cindex_harrell" in listed.output
+
+
+def test_reproduce_refuses_changed_code_unless_allowed(
+    tmp_path: Path, tiny_config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import necml.pipeline._reproduce as reproduce
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    first = runner.invoke(app, ["run", str(tiny_config), "--out", str(tmp_path / "a"), "--tracking-uri", uri])
+    assert first.exit_code == 0, first.output
+    run_id = _run_id(first.output)
+    monkeypatch.setattr(reproduce, "code_sha256", lambda: "0" * 64)
+    refused = runner.invoke(app, ["reproduce", run_id, "--tracking-uri", uri, "--out", str(tmp_path / "b")])
+    assert refused.exit_code == 1
+    assert "code differs" in refused.output and "--allow-code-change" in refused.output
+    assert not (tmp_path / "b").exists()
+    allowed = runner.invoke(
+        app, ["reproduce", run_id, "--tracking-uri", uri, "--out", str(tmp_path / "b"), "--allow-code-change",
+              "--no-track"], terminal_width=200,
+    )
+    assert allowed.exit_code == 0, allowed.output
+    assert "reproduced:" in allowed.output and "code differs" in allowed.output
+
+
+def test_reproduce_detects_a_changed_metric(tmp_path: Path, tiny_config: Path) -> None:
+    """A record whose metric was altered no longer reproduces: exit 1, the metric marked NO."""
+    from mlflow import MlflowClient
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    first = runner.invoke(app, ["run", str(tiny_config), "--out", str(tmp_path / "a"), "--tracking-uri", uri])
+    run_id = _run_id(first.output)
+    table = pd.read_csv(tmp_path / "a/tiny/metrics.csv", float_precision="round_trip")
+    table.loc[0, "value"] += 1e-12
+    altered = tmp_path / "altered" / "metrics.csv"
+    altered.parent.mkdir()
+    table.to_csv(altered, index=False)
+    MlflowClient(tracking_uri=uri).log_artifact(run_id, str(altered))
+    again = runner.invoke(app, ["reproduce", run_id, "--tracking-uri", uri, "--out", str(tmp_path / "b"),
+                                "--no-track"], terminal_width=200)
+    assert again.exit_code == 1, again.output
+    assert re.search(rf"{table.loc[0, 'model']}\.{table.loc[0, 'metric']} .* NO", again.output)
+    assert "NOT reproduced" in again.output
