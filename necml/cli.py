@@ -260,6 +260,9 @@ def run_command(
                      "Default: a journal file kept with the outputs."),
     ] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted tuning.")] = False,
+    log_trials: Annotated[
+        bool, typer.Option("--log-trials", help="One MLflow run per tuning trial (default: a summary per model).")
+    ] = False,
 ) -> None:
     """Run a pipeline: data, validation, prognostic analysis, models, metrics with CIs; log to MLflow."""
     from necml.pipeline import invoke_pipeline, load_pipeline
@@ -276,6 +279,7 @@ def run_command(
         tuning_storage=tuning_storage,
         resume=resume,
         command=" ".join(["necml", *sys.argv[1:]]),
+        log_trials=log_trials,
     )
     result = invocation.result
     for message in result.data.warnings:

@@ -71,6 +71,7 @@ def invoke_pipeline(
     resume: bool = False,
     command: str = "",
     tags: dict[str, str] | None = None,
+    log_trials: bool = False,
 ) -> Invocation:
     """Run, write and log one pipeline invocation (see the module docstring).
 
@@ -93,6 +94,8 @@ def invoke_pipeline(
         The command line, for the record.
     tags : dict, optional
         Extra tags for the MLflow run.
+    log_trials : bool, default=False
+        Log each tuning trial on all patients as its own nested MLflow run.
 
     Returns
     -------
@@ -107,7 +110,9 @@ def invoke_pipeline(
     journal = tuning_journal(config, out, resume=resume) if tunes and tuning_storage is None else None
     storage = tuning_storage or (str(journal) if journal else None)
     run = (
-        PipelineRun(tracking, pipeline=config.name, seed=config.seed, command=command, tags=tags) if tracking else None
+        PipelineRun(tracking, pipeline=config.name, seed=config.seed, command=command, tags=tags, log_trials=log_trials)
+        if tracking
+        else None
     )
     started, clock = datetime.now(UTC), time.perf_counter()
     try:

@@ -46,6 +46,8 @@ class PipelineRun:
         The command line, recorded as a tag.
     tags : dict, optional
         More tags (``necml reproduce`` adds ``necml.reproduces``).
+    log_trials : bool, default=False
+        Log every tuning trial as its own nested run (see :func:`log_run_directory`).
     """
 
     def __init__(
@@ -56,8 +58,10 @@ class PipelineRun:
         seed: int,
         command: str,
         tags: dict[str, str] | None = None,
+        log_trials: bool = False,
     ) -> None:
         self.settings = settings
+        self.log_trials = log_trials
         self.pipeline = pipeline
         self.run_id: str | None = None
         self.start_error: str | None = None
@@ -105,7 +109,7 @@ class PipelineRun:
                 unavailable_message(self.settings, directory, self.start_error), directory=str(directory)
             )
         try:
-            return log_run_directory(directory, self.settings, run_id=self.run_id)
+            return log_run_directory(directory, self.settings, run_id=self.run_id, log_trials=self.log_trials)
         except unreachable_errors() as exc:
             self.abort("FAILED")
             raise TrackingUnavailable(

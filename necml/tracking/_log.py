@@ -154,8 +154,35 @@ def _resample_history(resamples: pd.DataFrame) -> list:
     ]
 
 
+def _log_trial_runs(settings: TrackingSettings, experiment: str, parent: str, trials: pd.DataFrame) -> None:
+    """One nested run per trial of the study on all patients (only when asked: ``--log-trials``)."""
+    from mlflow.entities import Metric, Param
+
+    mlflow_client = client(settings)
+    final = trials[trials["resample"] == "final"] if "resample" in trials else trials.iloc[:0]
+    stamp = int(pd.Timestamp.now().timestamp() * 1000)
+    for row in final.to_dict("records"):
+        trial = mlflow_client.create_run(
+            experiment,
+            run_name=f"trial-{int(row['number'])}",
+            tags={"mlflow.parentRunId": parent, "necml.kind": "trial", "optuna.state": str(row["state"])},
+        )
+        params = [Param(k.removeprefix("param_"), str(v)) for k, v in row.items() if k.startswith("param_")]
+        value = float(row["value"])
+        metrics = [] if math.isnan(value) else [Metric("inner_cindex_harrell", value, stamp, 0)]
+        mlflow_client.log_batch(trial.info.run_id, metrics=metrics, params=params)
+        mlflow_client.set_terminated(trial.info.run_id, "FINISHED")
+
+
 def _log_model_run(
-    settings: TrackingSettings, experiment: str, parent: str, name: str, directory: Path, record: dict
+    settings: TrackingSettings,
+    experiment: str,
+    parent: str,
+    name: str,
+    directory: Path,
+    record: dict,
+    *,
+    log_trials: bool = False,
 ) -> None:
     import mlflow
     import mlflow.sklearn
@@ -198,6 +225,8 @@ def _log_model_run(
                 path = Path(tmp) / "trials.csv"
                 trials[trials["model"] == name].dropna(axis=1, how="all").to_csv(path, index=False)
                 mlflow_client.log_artifact(run_id, str(path), artifact_path="tuning")
+            if log_trials:
+                _log_trial_runs(settings, experiment, run_id, trials[trials["model"] == name])
     model_file = directory / "models" / f"{name}.skops"
     if model_file.exists():
         model = load_model(model_file)
@@ -220,7 +249,9 @@ def _log_model_run(
     mlflow_client.set_terminated(run_id, "FINISHED")
 
 
-def log_run_directory(directory: str | Path, settings: TrackingSettings, *, run_id: str | None = None) -> str:
+def log_run_directory(
+    directory: str | Path, settings: TrackingSettings, *, run_id: str | None = None, log_trials: bool = False
+) -> str:
     """Log a run directory written by ``necml run`` to MLflow and mark the run FINISHED.
 
     Parameters
@@ -232,6 +263,9 @@ def log_run_directory(directory: str | Path, settings: TrackingSettings, *, run_
     run_id : str, optional
         A run started for this invocation (``RUNNING``, or ``FAILED`` after a lost connection):
         it is completed instead of creating a new one; model runs already finished are kept.
+    log_trials : bool, default=False
+        Also log each trial of the tuning on all patients as a run nested in its model's run
+        (by default trials are summarised: a table and a history plot).
 
     Returns
     -------
@@ -266,6 +300,6 @@ def log_run_directory(directory: str | Path, settings: TrackingSettings, *, run_
         previous = done.get(name)
         if previous is not None and previous.info.status == "FINISHED":
             continue
-        _log_model_run(settings, experiment, run_id, name, directory, record)
+        _log_model_run(settings, experiment, run_id, name, directory, record, log_trials=log_trials)
     mlflow_client.set_terminated(run_id, "FINISHED")
     return run_id
