@@ -111,3 +111,19 @@ def test_telemetry_is_off_by_default() -> None:
     assert is_telemetry_disabled()
 
 
+
+
+def test_reproduce_from_the_server(logged, mlflow_server: MlflowServer, tmp_path) -> None:  # noqa: ANN001
+    from typer.testing import CliRunner
+
+    from necml.cli import app
+
+    invocation, _ = logged
+    result = CliRunner().invoke(
+        app,
+        ["reproduce", invocation.run_id, "--tracking-uri", mlflow_server.url, "--out", str(tmp_path), "--no-track"],
+        terminal_width=200,
+    )
+    assert result.exit_code == 0, result.output
+    n = len(invocation.result.metrics) * 3
+    assert f"reproduced: {n} of {n} metrics match" in result.output
