@@ -9,10 +9,13 @@ from necml.prognosis._analysis import (
     write_prognostic,
 )
 from necml.prognosis._cox import COX_COLUMNS, CoxFit, cox_multivariate, cox_univariate, fit_cox
+from necml.prognosis._cox_newton import NewtonCoxFit, fit_cox_newton
 from necml.prognosis._km import DEFAULT_LANDMARKS, km_table, logrank_test, numbers_at_risk
 from necml.prognosis._plots import plot_forest, plot_km
 
 __all__ = [
+    "NewtonCoxFit",
+    "fit_cox_newton",
     "COX_COLUMNS",
     "DEFAULT_LANDMARKS",
     "CoxFit",
