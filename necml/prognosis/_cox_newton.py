@@ -94,6 +94,7 @@ def fit_cox_newton(
     tol: float = 1e-9,
     max_iter: int = 50,
     max_abs_beta: float = 15.0,
+    penalizer: float = 0.0,
 ) -> NewtonCoxFit:
     """Fit a Cox proportional-hazards model (see the module docstring).
 
@@ -106,6 +107,11 @@ def fit_cox_newton(
         1/True for an event.
     tol, max_iter, max_abs_beta
         Convergence settings.
+    penalizer : float, default=0.0
+        Ridge penalty: maximises ``loglik - penalizer / 2 * n * sum_j (sd_j * beta_j)^2``, a
+        ridge on standardised covariates, as lifelines' ``penalizer`` with ``l1_ratio=0``; SEs
+        from the penalised information. With a penalty
+        the Breslow likelihood is used even for tied event times.
 
     Returns
     -------
@@ -128,11 +134,18 @@ def fit_cox_newton(
     if not event.any():
         return failed
     event_times = np.sort(time[event])
-    if np.any(event_times[1:] == event_times[:-1]):
+    if penalizer == 0 and np.any(event_times[1:] == event_times[:-1]):
         return _lifelines(X, time, event)
     Xs, ds, last = _sorted(X, time, event)
+    # lifelines penalises coefficients of standardised covariates (std with ddof=1)
+    ridge = penalizer * len(time) * (X.var(axis=0, ddof=1) if len(time) > 1 else np.ones(p))
+
+    def derivatives(b: FloatArray) -> tuple[float, FloatArray, FloatArray]:
+        loglik, grad, info = _derivatives(b, Xs, ds, last)
+        return loglik - float(ridge @ b**2) / 2, grad - ridge * b, info + np.diag(ridge)
+
     beta = np.zeros(p)
-    loglik, grad, info = _derivatives(beta, Xs, ds, last)
+    loglik, grad, info = derivatives(beta)
     for iteration in range(1, max_iter + 1):
         try:
             step = np.linalg.solve(info, grad)
@@ -140,7 +153,7 @@ def fit_cox_newton(
             return failed
         for _ in range(30):  # step-halving
             new = beta + step
-            new_loglik, new_grad, new_info = _derivatives(new, Xs, ds, last)
+            new_loglik, new_grad, new_info = derivatives(new)
             if np.isfinite(new_loglik) and new_loglik >= loglik - 1e-12:
                 break
             step /= 2

@@ -60,3 +60,13 @@ def test_separation_is_flagged_not_hidden() -> None:
     e = x == 1  # every event in one group: the MLE is infinite
     fit = fit_cox_newton(x[:, None], t, e)
     assert not fit.converged and np.isnan(fit.se).all()
+
+
+@pytest.mark.parametrize("penalizer", [0.05, 0.5])
+def test_ridge_matches_lifelines_penalizer(penalizer: float) -> None:
+    X, t, e = _data(5, p=4)
+    fit = fit_cox_newton(X, t, e, penalizer=penalizer)
+    frame = pd.DataFrame(X, columns=list("abcd")).assign(T=t, E=e.astype(int))
+    ll = CoxPHFitter(penalizer=penalizer).fit(frame, "T", "E", fit_options={"precision": 1e-12})
+    np.testing.assert_allclose(fit.coef, ll.params_.to_numpy(), atol=1e-6)
+    np.testing.assert_allclose(fit.se, ll.standard_errors_.to_numpy(), atol=1e-6)
