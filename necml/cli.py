@@ -83,9 +83,7 @@ def generate(
     n: Annotated[int, typer.Option("--n", "-n", help="Number of patients (>= 1).")],
     out_path: Annotated[Path, typer.Option("--out", "-o", help="Output .parquet file.")],
     seed: SeedOpt = 0,
-    allocation: Annotated[
-        str, typer.Option(help="Arm sizes: 'exact' published proportions or 'random'.")
-    ] = "exact",
+    allocation: Annotated[str, typer.Option(help="Arm sizes: 'exact' published proportions or 'random'.")] = "exact",
 ) -> None:
     """Generate a synthetic cohort and write it to Parquet (with provenance metadata)."""
     import necml
@@ -100,10 +98,19 @@ def generate(
     alloc: Literal["exact", "random"] = "exact" if allocation == "exact" else "random"
     s = load_spec(spec)
     frame = generate_cohort(s, n, seed=seed, allocation=alloc)
-    write_cohort(frame, out_path, {
-        "spec_name": s.name, "spec_hash": spec_hash(s), "spec_path": str(spec), "seed": seed,
-        "n": n, "allocation": allocation, "necml_version": necml.__version__,
-    })
+    write_cohort(
+        frame,
+        out_path,
+        {
+            "spec_name": s.name,
+            "spec_hash": spec_hash(s),
+            "spec_path": str(spec),
+            "seed": seed,
+            "n": n,
+            "allocation": allocation,
+            "necml_version": necml.__version__,
+        },
+    )
     counts = frame["arm"].value_counts().to_dict()
     out.print(f"wrote {out_path}: {n} patients " + ", ".join(f"{a}={c}" for a, c in counts.items()))
 
@@ -122,8 +129,7 @@ def _print_summary(report) -> None:  # noqa: ANN001
         for col in ("arm", "item", "statistic", "published", "synthetic", "tolerance"):
             t.add_column(col)
         for r in misses.itertuples():
-            t.add_row(r.arm, r.item, r.statistic, f"{r.published:.4g}", f"{r.synthetic:.4g}",
-                      f"{r.tolerance:.3g}")
+            t.add_row(r.arm, r.item, r.statistic, f"{r.published:.4g}", f"{r.synthetic:.4g}", f"{r.tolerance:.3g}")
         out.print(t)
     if report.residuals:
         t = Table(title="Residual conflicts between targets")
@@ -140,9 +146,9 @@ def fidelity(
     spec: SpecArg,
     n: Annotated[int, typer.Option("--n", "-n", help="Cohort size (>= 1).")] = 20000,
     seed: SeedOpt = 0,
-    out_dir: Annotated[
-        Path, typer.Option("--out", "-o", help="Directory for fidelity.md/.csv and km.png.")
-    ] = Path("reports"),
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Directory for fidelity.md/.csv and km.png.")] = Path(
+        "reports"
+    ),
 ) -> None:
     """Compare every published statistic with a synthetic cohort's and write the report."""
     from necml.fidelity import build_fidelity_report, write_report
@@ -168,8 +174,10 @@ def prognostic(
     endpoint: Annotated[str, typer.Option("--endpoint", "-e", help="pfs, os, or a mapped endpoint.")] = "os",
     covariates: Annotated[
         str | None,
-        typer.Option(help="Comma-separated names or cut-offs, e.g. 'arm,age,ecog>=2,nlr>3'. "
-                     f"Default: every mapped covariate ({DEFAULT_COHORT_COVARIATES} for a cohort)."),
+        typer.Option(
+            help="Comma-separated names or cut-offs, e.g. 'arm,age,ecog>=2,nlr>3'. "
+            f"Default: every mapped covariate ({DEFAULT_COHORT_COVARIATES} for a cohort)."
+        ),
     ] = None,
     by: Annotated[str | None, typer.Option(help="Column for KM curves and the log-rank test.")] = None,
     mapping: Annotated[Path | None, typer.Option(help="YAML data mapping for a non-cohort file.")] = None,
@@ -190,8 +198,10 @@ def prognostic(
     result = prognostic_analysis(frame, found, endpoint, by=by, source=source, firth=firth)  # type: ignore[arg-type]
     for message in result.warnings:
         err.print(f"warning: {message}", style="yellow", markup=False, highlight=False)
-    table = Table(title=f"Multivariate Cox, {endpoint.upper()} ({len(result.data.time)} patients, "
-                  f"{int(result.data.event.sum())} events)")
+    table = Table(
+        title=f"Multivariate Cox, {endpoint.upper()} ({len(result.data.time)} patients, "
+        f"{int(result.data.event.sum())} events)"
+    )
     shown = paper_table(result.multivariate)
     for col in shown.columns:
         table.add_column(col)
@@ -207,8 +217,11 @@ EXIT_TRACKING_UNAVAILABLE = 3
 
 TrackingUriOpt = Annotated[
     str | None,
-    typer.Option("--tracking-uri", help="MLflow store: sqlite:///path.db or http://host:port. "
-                 "Default: $MLFLOW_TRACKING_URI, else sqlite:///./mlflow.db with artifacts in ./mlruns."),
+    typer.Option(
+        "--tracking-uri",
+        help="MLflow store: sqlite:///path.db or http://host:port. "
+        "Default: $MLFLOW_TRACKING_URI, else sqlite:///./mlflow.db with artifacts in ./mlruns.",
+    ),
 ]
 
 
@@ -256,8 +269,10 @@ def run_command(
     tracking_uri: TrackingUriOpt = None,
     tuning_storage: Annotated[
         str | None,
-        typer.Option(help="Optuna storage: a journal file or an RDB URL (postgresql://...). "
-                     "Default: a journal file kept with the outputs."),
+        typer.Option(
+            help="Optuna storage: a journal file or an RDB URL (postgresql://...). "
+            "Default: a journal file kept with the outputs."
+        ),
     ] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted tuning.")] = False,
     log_trials: Annotated[
@@ -284,8 +299,11 @@ def run_command(
     result = invocation.result
     for message in result.data.warnings:
         err.print(f"warning: {message}", style="yellow", markup=False, highlight=False)
-    _print_metrics(result, f"{config.name}: {len(result.data.time)} patients, "
-                   f"{int(result.data.event.sum())} events, {config.validation.scheme}")
+    _print_metrics(
+        result,
+        f"{config.name}: {len(result.data.time)} patients, "
+        f"{int(result.data.event.sum())} events, {config.validation.scheme}",
+    )
     out.print(f"wrote {invocation.directory}")
     if invocation.run_id:
         out.print(f"MLflow run {invocation.run_id}")
@@ -298,11 +316,20 @@ def log_command(
     directory: Annotated[Path, typer.Argument(help="A run directory written by 'necml run'.")],
     tracking_uri: TrackingUriOpt = None,
 ) -> None:
-    """Log a saved run directory to MLflow (e.g. after the server was down)."""
-    from necml.tracking import log_run_directory, read_record, unavailable_message
+    """Log a saved run or study directory to MLflow (e.g. after the server was down)."""
+    from necml.tracking import STUDY_FILE, log_run_directory, log_study_directory, read_record, unavailable_message
     from necml.tracking._client import unreachable_errors
 
     settings = _tracking(tracking_uri)
+    if (directory / STUDY_FILE).is_file() and (directory / "performance.csv").is_file():
+        try:
+            run_id = log_study_directory(directory, settings)
+        except unreachable_errors() as exc:
+            from necml.exceptions import TrackingUnavailable
+
+            raise TrackingUnavailable(unavailable_message(settings, directory, str(exc).splitlines()[0])) from None
+        out.print(f"logged study {directory} as MLflow run {run_id} in {settings.uri}")
+        return
     record = read_record(directory)
     recorded = record.get("tracking") or {}
     same_store = recorded.get("uri") == settings.uri and recorded.get("run_id")
@@ -339,9 +366,15 @@ def runs_command(
         table.add_column(col, overflow="fold")
     for run in list_runs(settings, max_results=limit):
         tags = run["tags"]
-        table.add_row(run["run_id"], f"{run['start']:%Y-%m-%d %H:%M}", run["status"],
-                      escape(tags.get("necml.pipeline", "")), escape(tags.get("necml.data_source", "")),
-                      tags.get("necml.seed", ""), _key_metric(run["metrics"]))
+        table.add_row(
+            run["run_id"],
+            f"{run['start']:%Y-%m-%d %H:%M}",
+            run["status"],
+            escape(tags.get("necml.pipeline", "")),
+            escape(tags.get("necml.data_source", "")),
+            tags.get("necml.seed", ""),
+            _key_metric(run["metrics"]),
+        )
     out.print(table)
     if settings.is_server:
         out.print(f"browse them at {settings.uri}")
@@ -364,10 +397,15 @@ def compare_command(
     table.add_column("")
     for run in runs:
         table.add_column(run["run_id"][:12])
-    for label, key in (("pipeline", "necml.pipeline"), ("data", "necml.data_source"),
-                       ("data sha256", "necml.data_sha256"), ("seed", "necml.seed"),
-                       ("validation", "necml.validation"), ("git commit", "necml.git_commit"),
-                       ("code sha256", "necml.code_sha256")):
+    for label, key in (
+        ("pipeline", "necml.pipeline"),
+        ("data", "necml.data_source"),
+        ("data sha256", "necml.data_sha256"),
+        ("seed", "necml.seed"),
+        ("validation", "necml.validation"),
+        ("git commit", "necml.git_commit"),
+        ("code sha256", "necml.code_sha256"),
+    ):
         values = [run["tags"].get(key, "") for run in runs]
         shown = [v[:12] if "sha" in key or "commit" in key else v for v in values]
         table.add_row(label, *(escape(v) for v in shown))
@@ -397,8 +435,9 @@ def reproduce_command(
 
     settings = _tracking(tracking_uri)
     try:
-        outcome = reproduce_run(run_id, settings=settings, out=out_dir, allow_code_change=allow_code_change,
-                                rtol=rtol, track=track)
+        outcome = reproduce_run(
+            run_id, settings=settings, out=out_dir, allow_code_change=allow_code_change, rtol=rtol, track=track
+        )
     except ReproductionError as exc:
         _print_error(exc)
         raise typer.Exit(EXIT_MISMATCH) from None
@@ -406,8 +445,12 @@ def reproduce_command(
     for col in ("metric", "recorded", "reproduced", "match"):
         table.add_column(col)
     for check in outcome.checks:
-        table.add_row(check.name, f"{check.recorded:.17g}", f"{check.reproduced:.17g}",
-                      "[green]yes[/]" if check.match else "[red]NO[/]")
+        table.add_row(
+            check.name,
+            f"{check.recorded:.17g}",
+            f"{check.reproduced:.17g}",
+            "[green]yes[/]" if check.match else "[red]NO[/]",
+        )
     out.print(table)
     for note in outcome.notes:
         err.print(f"note: {note}", style="yellow", markup=False, highlight=False)
@@ -415,10 +458,100 @@ def reproduce_command(
         err.print("the data differ from the recorded data (SHA-256)", style="red")
     matched = sum(c.match for c in outcome.checks)
     verdict = "reproduced" if outcome.ok else "NOT reproduced"
-    out.print(f"{verdict}: {matched} of {len(outcome.checks)} metrics match; outputs in {outcome.directory}"
-              + (f"; MLflow run {outcome.new_run_id}" if outcome.new_run_id else ""))
+    out.print(
+        f"{verdict}: {matched} of {len(outcome.checks)} metrics match; outputs in {outcome.directory}"
+        + (f"; MLflow run {outcome.new_run_id}" if outcome.new_run_id else "")
+    )
     if not outcome.ok:
         raise typer.Exit(EXIT_MISMATCH)
+
+
+_SUMMARY_MEASURES = ("bias", "coverage", "power", "failures", "mean", "gap_to_true_c", "mean_rank")
+
+
+def _print_study_summary(performance, estimands: list[str] | None) -> None:  # noqa: ANN001 - DataFrame
+    rows = performance[performance["measure"].isin(_SUMMARY_MEASURES)]
+    if estimands:
+        rows = rows[rows["estimand"].isin([*estimands, "cindex_harrell"])]
+    wide = rows.assign(
+        value=[
+            f"{e:.3f} ({m:.3f})" if m == m else f"{e:.3f}" for e, m in zip(rows["estimate"], rows["mcse"], strict=True)
+        ]
+    )
+    wide = wide.pivot_table(
+        index=["scenario", "method", "estimand"], columns="measure", values="value", aggfunc="first", sort=False
+    )
+    table = Table(title="Performance: estimate (Monte-Carlo SE)")
+    columns = [c for c in _SUMMARY_MEASURES if c in wide.columns]
+    for col in ("scenario", "method", "estimand", *columns):
+        table.add_column(col)
+    for key, row in wide.iterrows():
+        table.add_row(*(escape(str(k)) for k in key), *(str(row[c]) if row[c] == row[c] else "" for c in columns))
+    out.print(table)
+
+
+@app.command("simulate")
+@_tracking_errors
+@_user_errors
+def simulate_command(
+    study: Annotated[Path, typer.Argument(help="Study config, e.g. configs/studies/lcnec_power.yaml.")],
+    replicates: Annotated[int | None, typer.Option(min=2, help="Override the number of replicates.")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Local worker processes.")] = 1,
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address, e.g. tcp://host:8786.")] = None,
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output root.")] = Path("reports/studies"),
+    resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted study.")] = False,
+    track: Annotated[bool, typer.Option("--track/--no-track", help="Log the study to MLflow.")] = True,
+    tracking_uri: TrackingUriOpt = None,
+) -> None:
+    """Run a simulation study: replicates in parallel, performance with Monte-Carlo SEs."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from necml.simulation import load_study, resolve_study, run_study
+
+    config = resolve_study(load_study(study), study.parent, replicates=replicates)
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=err, transient=False) as bar:
+        task = bar.add_task(f"{config.name}: replicates", total=None)
+        result = run_study(
+            config,
+            out=out_dir,
+            workers=workers,
+            scheduler=scheduler,
+            resume=resume,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    _print_study_summary(result.performance, config.estimands)
+    out.print(
+        f"{result.computed} replicates computed ({result.seconds:.1f} s of worker time in all); "
+        f"wrote {result.directory}"
+    )
+    if track:
+        from necml.exceptions import TrackingUnavailable
+        from necml.tracking import log_study_directory, unavailable_message
+        from necml.tracking._client import unreachable_errors
+
+        settings = _tracking(tracking_uri)
+        try:
+            run_id = log_study_directory(result.directory, settings)
+        except unreachable_errors() as exc:
+            raise TrackingUnavailable(
+                unavailable_message(settings, result.directory, str(exc).splitlines()[0])
+            ) from None
+        out.print(f"MLflow run {run_id}")
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -86,6 +86,35 @@ def _lifelines(X: FloatArray, time: FloatArray, event: NDArray[np.bool_]) -> New
     return NewtonCoxFit(fit.params_.to_numpy(), fit.standard_errors_.to_numpy(), True, 0, "lifelines-efron")
 
 
+def _newton(derivatives, p: int, *, tol: float, max_iter: int, max_abs_beta: float) -> NewtonCoxFit:  # noqa: ANN001
+    """Newton-Raphson with step-halving from beta = 0 (see the module docstring)."""
+    failed = NewtonCoxFit(np.full(p, np.nan), np.full(p, np.nan), False, 0, "newton-breslow")
+    beta = np.zeros(p)
+    loglik, grad, info = derivatives(beta)
+    for iteration in range(1, max_iter + 1):
+        try:
+            step = np.linalg.solve(info, grad)
+        except np.linalg.LinAlgError:
+            return failed
+        for _ in range(30):  # step-halving
+            new = beta + step
+            new_loglik, new_grad, new_info = derivatives(new)
+            if np.isfinite(new_loglik) and new_loglik >= loglik - 1e-12:
+                break
+            step /= 2
+        beta, loglik, grad, info = new, new_loglik, new_grad, new_info
+        if np.max(np.abs(beta)) > max_abs_beta:
+            return NewtonCoxFit(beta, np.full(p, np.nan), False, iteration, "newton-breslow")
+        if np.max(np.abs(step)) < tol:
+            try:
+                cov = np.linalg.inv(info)
+            except np.linalg.LinAlgError:
+                return failed
+            se = np.sqrt(np.clip(np.diag(cov), 0, None))
+            return NewtonCoxFit(beta, se, True, iteration, "newton-breslow")
+    return NewtonCoxFit(beta, np.full(p, np.nan), False, max_iter, "newton-breslow")
+
+
 def fit_cox_newton(
     X: FloatArray,
     time: FloatArray,
@@ -144,27 +173,4 @@ def fit_cox_newton(
         loglik, grad, info = _derivatives(b, Xs, ds, last)
         return loglik - float(ridge @ b**2) / 2, grad - ridge * b, info + np.diag(ridge)
 
-    beta = np.zeros(p)
-    loglik, grad, info = derivatives(beta)
-    for iteration in range(1, max_iter + 1):
-        try:
-            step = np.linalg.solve(info, grad)
-        except np.linalg.LinAlgError:
-            return failed
-        for _ in range(30):  # step-halving
-            new = beta + step
-            new_loglik, new_grad, new_info = derivatives(new)
-            if np.isfinite(new_loglik) and new_loglik >= loglik - 1e-12:
-                break
-            step /= 2
-        beta, loglik, grad, info = new, new_loglik, new_grad, new_info
-        if np.max(np.abs(beta)) > max_abs_beta:
-            return NewtonCoxFit(beta, np.full(p, np.nan), False, iteration, "newton-breslow")
-        if np.max(np.abs(step)) < tol:
-            try:
-                cov = np.linalg.inv(info)
-            except np.linalg.LinAlgError:
-                return failed
-            se = np.sqrt(np.clip(np.diag(cov), 0, None))
-            return NewtonCoxFit(beta, se, True, iteration, "newton-breslow")
-    return NewtonCoxFit(beta, np.full(p, np.nan), False, max_iter, "newton-breslow")
+    return _newton(derivatives, p, tol=tol, max_iter=max_iter, max_abs_beta=max_abs_beta)

@@ -12,11 +12,13 @@ from necml.tracking._directory import RECORD_FILE, read_record  # noqa: E402
 from necml.tracking._lifecycle import PipelineRun, unavailable_message  # noqa: E402
 from necml.tracking._log import log_run_directory  # noqa: E402
 from necml.tracking._query import RunSummary, download_run, get_run_summary, list_runs  # noqa: E402
+from necml.tracking._study import STUDY_FILE, log_study_directory  # noqa: E402
 
 __all__ = [
     "DEFAULT_ARTIFACTS",
     "DEFAULT_DB",
     "RECORD_FILE",
+    "STUDY_FILE",
     "PipelineRun",
     "RunSummary",
     "TrackingSettings",
@@ -24,6 +26,7 @@ __all__ = [
     "get_run_summary",
     "list_runs",
     "log_run_directory",
+    "log_study_directory",
     "prepare_environment",
     "read_record",
     "unavailable_message",

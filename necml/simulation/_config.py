@@ -1,0 +1,126 @@
+"""Study specification (``configs/studies/*.yaml``), the ADEMP way.
+
+Aims (free text); Data-generating mechanisms (a cohort spec, an endpoint and a grid of sample
+sizes and effect scalings); Estimands (the spec's true conditional log hazard ratios, named by
+term, e.g. ``ecog_ge_2``, ``nlr_gt_3``, ``arm_ici_chemo``; and each predictive model's true
+C-index on a large independent sample); Methods (Cox analyses and models of the zoo);
+Performance measures (computed for every method and estimand, see
+:mod:`necml.simulation._performance`). The number of replicates is given, or derived from a
+target Monte-Carlo SE.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = ["MethodConfig", "Mechanism", "StudyConfig", "TargetMcse", "load_study"]
+
+_FROZEN = ConfigDict(frozen=True, extra="forbid")
+
+
+class Mechanism(BaseModel):
+    """The data-generating mechanisms: one cohort spec, varied over a grid."""
+
+    model_config = _FROZEN
+    spec: str
+    endpoint: Literal["pfs", "os"] = "os"
+    n: list[int] = Field(min_length=1)
+    effect_scale: list[float] = Field(default_factory=lambda: [1.0], min_length=1)
+    true_c_n: int = Field(default=20000, ge=1000, description="size of the sample for true C-indices")
+
+    @model_validator(mode="after")
+    def _sizes(self) -> Mechanism:
+        if any(n < 10 for n in self.n):
+            raise ValueError(f"every n must be >= 10, got {self.n}")
+        if any(s < 0 for s in self.effect_scale):
+            raise ValueError(f"effect scales must be >= 0, got {self.effect_scale}")
+        return self
+
+
+class MethodConfig(BaseModel):
+    """A method: a Cox analysis, a model of the zoo, or a Python callable.
+
+    ``cox``: one multivariate Cox model on ``terms`` (all the spec's terms and the treatment
+    when omitted), ridge-penalised with ``penalizer`` > 0. ``cox_univariate``: one Cox model per
+    term. ``model``: a zoo model (``config``), validated by ``folds``-fold CV inside the
+    replicate, tuned with ``n_trials``. ``python``: ``callable`` = ``"module:function"`` taking
+    ``(frame, mechanism, seed)`` and returning rows (dicts with ``estimand``, ``estimate``, ...).
+    """
+
+    model_config = _FROZEN
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    kind: Literal["cox", "cox_univariate", "model", "python"]
+    terms: list[str] | None = None
+    penalizer: float = Field(default=0.0, ge=0)
+    config: str | None = None
+    n_trials: int = Field(default=0, ge=0)
+    folds: int = Field(default=5, ge=2)
+    callable: str | None = None
+
+    @model_validator(mode="after")
+    def _needs(self) -> MethodConfig:
+        if self.kind == "model" and not self.config:
+            raise ValueError("a 'model' method needs `config` (configs/models/*.yaml)")
+        if self.kind == "python" and (not self.callable or ":" not in self.callable):
+            raise ValueError("a 'python' method needs `callable: module:function`")
+        return self
+
+
+class TargetMcse(BaseModel):
+    """Derive the replicates from a target Monte-Carlo SE of a proportion."""
+
+    model_config = _FROZEN
+    measure: Literal["coverage", "power"]
+    mcse: float = Field(gt=0, lt=0.5)
+
+    def replicates(self) -> int:
+        """Coverage assumes 95% (MCSE = sqrt(0.95 x 0.05 / R)); power the worst case, 50%.
+
+        Examples
+        --------
+        >>> TargetMcse(measure="coverage", mcse=0.005).replicates()
+        1900
+        """
+        p = 0.95 if self.measure == "coverage" else 0.5
+        return math.ceil(round(p * (1 - p) / self.mcse**2, 9))
+
+
+class StudyConfig(BaseModel):
+    """A simulation study (see the module docstring)."""
+
+    model_config = _FROZEN
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    aims: str
+    seed: int = Field(default=0, ge=0)
+    replicates: int | None = Field(default=None, ge=2)
+    target: TargetMcse | None = None
+    alpha: float = Field(default=0.05, gt=0, lt=1)
+    data: Mechanism
+    estimands: list[str] | None = Field(default=None, description="terms to report; default all")
+    methods: list[MethodConfig] = Field(min_length=1)
+    landmarks: list[float] = Field(default_factory=lambda: [6.0, 12.0])
+    tau: float = Field(default=12.0, gt=0)
+
+    @model_validator(mode="after")
+    def _replicates(self) -> StudyConfig:
+        if (self.replicates is None) == (self.target is None):
+            raise ValueError("give exactly one of `replicates` and `target`")
+        names = [m.name for m in self.methods]
+        if len(set(names)) != len(names):
+            raise ValueError(f"method names must be unique, got {names}")
+        return self
+
+    @property
+    def n_replicates(self) -> int:
+        return self.replicates if self.replicates is not None else self.target.replicates()  # type: ignore[union-attr]
+
+
+def load_study(path: str | Path) -> StudyConfig:
+    """Load ``configs/studies/<name>.yaml``; errors name the file and the dotted field."""
+    from necml.spec import load_config
+
+    return load_config(path, StudyConfig, what="study config")

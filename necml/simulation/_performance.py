@@ -1,0 +1,154 @@
+"""Performance measures with Monte-Carlo standard errors (Morris, White & Crowther 2019, Table 6).
+
+For an estimand with true value theta, over R replicates with estimates t_r, model SEs s_r and
+95% CIs (l_r, u_r), computed on the replicates whose fit converged (the failures are counted):
+
+==================  =====================================  ===========================================
+measure             estimate                               Monte-Carlo SE
+==================  =====================================  ===========================================
+bias                mean(t) - theta                        sqrt(var(t) / R)
+empirical_se        sd(t)                                  empSE / sqrt(2 (R - 1))
+model_se            sqrt(mean(s^2))                        sqrt(var(s^2) / (4 R modSE^2))
+relative_error_se   100 (modSE / empSE - 1)                100 (modSE/empSE) sqrt(var(s^2)/(4 R modSE^4)
+                                                           + 1 / (2 (R - 1)))
+coverage            mean(l <= theta <= u)                  sqrt(cov (1 - cov) / R)
+power               mean(p < alpha)                        sqrt(pow (1 - pow) / R)
+rmse                sqrt(mean((t - theta)^2))              sqrt(var((t - theta)^2) / R) / (2 rmse)
+failures            share of replicates not converged      sqrt(f (1 - f) / R_all)
+==================  =====================================  ===========================================
+
+``var`` and ``sd`` use R - 1. For predictive models (estimand ``cindex_harrell``): ``mean``
+and ``sd`` of the validated C, ``gap`` = mean(validated C - true C) with its MCSE, and
+``mean_rank`` (1 = best validated C among the models of a replicate) with sd(rank)/sqrt(R).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["PERFORMANCE_COLUMNS", "estimand_measures", "performance_table"]
+
+PERFORMANCE_COLUMNS = [
+    "scenario",
+    "n",
+    "effect_scale",
+    "method",
+    "estimand",
+    "measure",
+    "estimate",
+    "mcse",
+    "replicates",
+]
+
+
+def estimand_measures(
+    estimate: np.ndarray,
+    se: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+    p: np.ndarray,
+    converged: np.ndarray,
+    truth: float,
+    alpha: float,
+) -> dict[str, tuple[float, float]]:
+    """Measure -> (estimate, MCSE) for one method and estimand (see the module docstring).
+
+    Examples
+    --------
+    >>> m = estimand_measures(np.array([1.0, 2.0, 3.0]), np.ones(3), np.zeros(3), np.full(3, 2.5),
+    ...                       np.array([0.01, 0.2, 0.01]), np.ones(3, bool), 2.0, 0.05)
+    >>> m["bias"], m["coverage"][0], m["power"][0]
+    ((0.0, 0.5773502691896258), 0.6666666666666666, 0.6666666666666666)
+    """
+    ok = converged.astype(bool) & np.isfinite(estimate)
+    total = len(estimate)
+    failures = 1 - ok.mean() if total else np.nan
+    out = {"failures": (float(failures), float(np.sqrt(failures * (1 - failures) / total)) if total else np.nan)}
+    t, s, lo, hi, pv = estimate[ok], se[ok], low[ok], high[ok], p[ok]
+    r = len(t)
+    if r < 2:
+        return out
+    emp = float(np.std(t, ddof=1))
+    out["bias"] = (float(t.mean() - truth), float(np.sqrt(np.var(t, ddof=1) / r)))
+    out["empirical_se"] = (emp, emp / np.sqrt(2 * (r - 1)))
+    squared_error = (t - truth) ** 2
+    rmse = float(np.sqrt(squared_error.mean()))
+    out["rmse"] = (rmse, float(np.sqrt(np.var(squared_error, ddof=1) / r) / (2 * rmse)) if rmse > 0 else np.nan)
+    if np.isfinite(s).all():
+        var_s2 = float(np.var(s**2, ddof=1))
+        mod = float(np.sqrt(np.mean(s**2)))
+        out["model_se"] = (mod, float(np.sqrt(var_s2 / (4 * r * mod**2))))
+        ratio = mod / emp
+        out["relative_error_se"] = (
+            100 * (ratio - 1),
+            float(100 * ratio * np.sqrt(var_s2 / (4 * r * mod**4) + 1 / (2 * (r - 1)))),
+        )
+    if np.isfinite(lo).all() and np.isfinite(hi).all():
+        cover = float(np.mean((lo <= truth) & (truth <= hi)))
+        out["coverage"] = (cover, float(np.sqrt(cover * (1 - cover) / r)))
+    if np.isfinite(pv).all():
+        power = float(np.mean(pv < alpha))
+        out["power"] = (power, float(np.sqrt(power * (1 - power) / r)))
+    return out
+
+
+def _predictive(rows: pd.DataFrame) -> dict[str, tuple[float, float]]:
+    ok = rows[rows["converged"].astype(bool) & np.isfinite(rows["estimate"].astype(float))]
+    c = ok["estimate"].to_numpy(float)
+    r = len(c)
+    out = {"failures": (1 - r / len(rows), float(np.sqrt((r / len(rows)) * (1 - r / len(rows)) / len(rows))))}
+    if r < 2:
+        return out
+    out["mean"] = (float(c.mean()), float(c.std(ddof=1) / np.sqrt(r)))
+    out["sd"] = (float(c.std(ddof=1)), float(c.std(ddof=1) / np.sqrt(2 * (r - 1))))
+    gap = c - ok["truth"].to_numpy(float)
+    gap = gap[np.isfinite(gap)]
+    if len(gap) >= 2:
+        out["gap_to_true_c"] = (float(gap.mean()), float(gap.std(ddof=1) / np.sqrt(len(gap))))
+        out["true_c"] = (float(np.nanmean(ok["truth"])), float(np.nanstd(ok["truth"], ddof=1) / np.sqrt(len(gap))))
+    if "rank" in ok and ok["rank"].notna().sum() >= 2:
+        ranks = ok["rank"].dropna().to_numpy(float)
+        out["mean_rank"] = (float(ranks.mean()), float(ranks.std(ddof=1) / np.sqrt(len(ranks))))
+    return out
+
+
+def performance_table(replicates: pd.DataFrame, truth_alpha: float) -> pd.DataFrame:
+    """One row per scenario x method x estimand x measure, with ``estimate`` and ``mcse``."""
+    frame = replicates[replicates["estimand"] != "*"].copy()
+    c_rows = frame["estimand"] == "cindex_harrell"
+    if c_rows.any():
+        frame.loc[c_rows, "rank"] = frame[c_rows].groupby(["scenario", "replicate"])["estimate"].rank(ascending=False)
+    out = []
+    for (scenario, method, estimand), rows in frame.groupby(["scenario", "method", "estimand"], sort=False):
+        if estimand in ("cindex_harrell", "ibs"):
+            measures = (
+                _predictive(rows)
+                if estimand == "cindex_harrell"
+                else {
+                    k: v for k, v in _predictive(rows.assign(truth=np.nan)).items() if k in ("mean", "sd", "failures")
+                }
+            )
+        else:
+            measures = estimand_measures(
+                *(rows[c].to_numpy(float) for c in ("estimate", "se", "ci_low", "ci_high", "p")),
+                rows["converged"].to_numpy(bool),
+                float(rows["truth"].iloc[0]),
+                truth_alpha,
+            )
+        first = rows.iloc[0]
+        for measure, (value, mcse) in measures.items():
+            out.append(
+                {
+                    "scenario": scenario,
+                    "n": int(first["n"]),
+                    "effect_scale": float(first["effect_scale"]),
+                    "method": method,
+                    "estimand": estimand,
+                    "measure": measure,
+                    "estimate": value,
+                    "mcse": mcse,
+                    "replicates": len(rows),
+                }
+            )
+    return pd.DataFrame(out, columns=PERFORMANCE_COLUMNS)

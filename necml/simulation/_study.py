@@ -1,0 +1,166 @@
+"""Run a simulation study: resolve, compute missing replicates, persist, summarise, write, log.
+
+``out/<name>/`` holds ``replicates.sqlite`` (the persisted replicates: the resume state),
+and at the end ``replicates.parquet`` (one row per replicate x method x estimand),
+``performance.csv`` (scenario x method x estimand x measure with ``estimate`` and ``mcse``),
+``study.yaml`` (the resolved study), the plots and ``summary.md``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from necml.exceptions import DataError
+from necml.markdown import markdown_table
+from necml.simulation._config import StudyConfig
+from necml.simulation._execute import execute
+from necml.simulation._performance import performance_table
+from necml.simulation._plots import plot_bias_coverage, plot_cindex, plot_power
+from necml.simulation._replicate import ReplicateResult, ReplicateTask, scenarios
+from necml.simulation._store import ReplicateStore
+
+__all__ = ["StudyResult", "resolve_study", "run_study", "study_hash"]
+
+STORE_FILE = "replicates.sqlite"
+
+
+@dataclass(slots=True, kw_only=True)
+class StudyResult:
+    """What a study produced."""
+
+    config: StudyConfig
+    directory: Path
+    replicates: pd.DataFrame
+    performance: pd.DataFrame
+    computed: int  # replicates computed by this call (the rest were resumed)
+    seconds: float  # compute time of all stored replicates (worker time)
+
+
+def _path(value: str, base: Path) -> str:
+    given = Path(value)
+    return str((given if given.exists() or given.is_absolute() else base / given).resolve())
+
+
+def resolve_study(config: StudyConfig, base: Path, *, replicates: int | None = None) -> StudyConfig:
+    """Absolute spec and model paths; ``replicates`` overrides the count (and any target)."""
+    data = config.data.model_copy(update={"spec": _path(config.data.spec, base)})
+    methods = [m.model_copy(update={"config": _path(m.config, base)}) if m.config else m for m in config.methods]
+    update: dict[str, object] = {"data": data, "methods": methods}
+    if replicates is not None:
+        update |= {"replicates": replicates, "target": None}
+    return config.model_copy(update=update)
+
+
+def study_hash(config: StudyConfig) -> str:
+    """Identity of a resolved study apart from its replicate count (so it can be extended)."""
+    payload = config.model_dump(mode="json", exclude={"replicates", "target"})
+    for path in [payload["data"]["spec"], *(m["config"] for m in payload["methods"] if m["config"])]:
+        payload.setdefault("files", {})[path] = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def _write_products(config: StudyConfig, directory: Path, replicates: pd.DataFrame, performance: pd.DataFrame) -> None:
+    from necml.dataset import atomic_write
+
+    atomic_write(directory / "replicates.parquet", lambda tmp: replicates.to_parquet(tmp, index=False))
+    atomic_write(directory / "performance.csv", lambda tmp: performance.to_csv(tmp, index=False))
+    atomic_write(
+        directory / "study.yaml",
+        lambda tmp: tmp.write_text(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)),
+    )
+    shown = config.estimands or [
+        e for e in dict.fromkeys(performance["estimand"]) if e not in ("cindex_harrell", "ibs")
+    ]
+    plot_bias_coverage(performance, shown[:6], directory / "bias_coverage.png")
+    plot_power(performance, shown[:6], directory / "power.png")
+    plot_cindex(replicates, directory / "cindex.png")
+    key = performance[performance["measure"].isin(["bias", "coverage", "power", "mean", "gap_to_true_c", "mean_rank"])]
+    table = key.assign(value=[f"{e:.3f} ({m:.3f})" for e, m in zip(key["estimate"], key["mcse"], strict=True)])
+    wide = table.pivot_table(
+        index=["scenario", "method", "estimand"], columns="measure", values="value", aggfunc="first", sort=False
+    ).reset_index()
+    text = (
+        f"# {config.name}\n\n{config.aims.strip()}\n\n{config.n_replicates} replicates per scenario, seed "
+        f"{config.seed}; estimate (Monte-Carlo SE).\n\n" + markdown_table(wide.fillna("")) + "\n"
+    )
+    atomic_write(directory / "summary.md", lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def run_study(
+    config: StudyConfig,
+    *,
+    out: Path,
+    workers: int = 1,
+    scheduler: str | None = None,
+    resume: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> StudyResult:
+    """Compute a (resolved) study's missing replicates and write its results.
+
+    Parameters
+    ----------
+    config : StudyConfig
+        Resolved (see :func:`resolve_study`).
+    out : pathlib.Path
+        Output root; the study directory is ``out/<name>``.
+    workers : int, default=1
+        Local worker processes.
+    scheduler : str, optional
+        Dask scheduler address (overrides ``workers``).
+    resume : bool, default=False
+        Continue a study whose directory already holds replicates.
+    progress : callable, optional
+        Called with (finished, total) after each replicate.
+
+    Returns
+    -------
+    StudyResult
+    """
+    directory = Path(out) / config.name
+    store_path = directory / STORE_FILE
+    if store_path.exists() and not resume:
+        raise DataError(f"{store_path} exists: pass --resume to continue that study, or choose another --out")
+    store = ReplicateStore(store_path, study_hash(config))
+    try:
+        done = store.done()
+        tasks = [
+            ReplicateTask(config, s, r)
+            for s in scenarios(config)
+            for r in range(config.n_replicates)
+            if (s.key, r) not in done
+        ]
+        total, finished = len(tasks) + len(done), len(done)
+        if progress:
+            progress(finished, total)
+
+        def received(result: ReplicateResult) -> None:
+            nonlocal finished
+            finished += store.add(result)
+            if progress:
+                progress(finished, total)
+
+        execute(tasks, workers=workers, scheduler=scheduler, on_result=received)
+        wanted = {(s.key, r) for s in scenarios(config) for r in range(config.n_replicates)}
+        replicates = store.frame()
+        replicates = replicates[
+            [(s, int(r)) in wanted for s, r in zip(replicates["scenario"], replicates["replicate"], strict=True)]
+        ].reset_index(drop=True)
+        performance = performance_table(replicates, config.alpha)
+        _write_products(config, directory, replicates, performance)
+        return StudyResult(
+            config=config,
+            directory=directory,
+            replicates=replicates,
+            performance=performance,
+            computed=len(tasks),
+            seconds=store.seconds(),
+        )
+    finally:
+        store.close()
