@@ -32,7 +32,8 @@ def _local(tasks: list[ReplicateTask], workers: int, on_result: OnResult) -> Non
 
     pending, attempt = tasks, 0
     while pending:
-        executor = get_reusable_executor(max_workers=workers, kill_workers=attempt > 0)
+        # fresh workers for each study (they see the current environment and code)
+        executor = get_reusable_executor(max_workers=workers, reuse=False, kill_workers=True)
         futures = {executor.submit(run_replicate, task): task for task in pending}
         crashed = []
         for future in as_completed(futures):
@@ -52,7 +53,7 @@ def _dask(tasks: list[ReplicateTask], scheduler: str, on_result: OnResult) -> No
     from distributed import as_completed as dask_completed
     from distributed.scheduler import KilledWorker
 
-    with Client(scheduler, set_as_default=False) as client:
+    with Client(scheduler) as client:
         pending, attempt = tasks, 0
         while pending:
             futures = {client.submit(run_replicate, task, pure=False): task for task in pending}
