@@ -22,7 +22,9 @@ def test_values_against_direct_computation() -> None:
     assert np.isclose(m["bias"][0], statistics.fmean(kept) - 0.25)
     assert np.isclose(m["empirical_se"][0], statistics.stdev(kept))
     assert np.isclose(m["model_se"][0], statistics.fmean(float(x) ** 2 for x in s[ok]) ** 0.5)
-    assert np.isclose(m["coverage"][0], statistics.fmean(float(a <= 0.25 <= b) for a, b in zip(lo[ok], hi[ok], strict=True)))
+    assert np.isclose(
+        m["coverage"][0], statistics.fmean(float(a <= 0.25 <= b) for a, b in zip(lo[ok], hi[ok], strict=True))
+    )
     assert np.isclose(m["power"][0], statistics.fmean(float(x < 0.05) for x in p[ok]))
     assert np.isclose(m["rmse"][0], statistics.fmean((x - 0.25) ** 2 for x in kept) ** 0.5)
     assert np.isclose(m["failures"][0], 1 / 40)
@@ -40,7 +42,9 @@ def test_monte_carlo_standard_errors_match_the_spread_across_studies() -> None:
     for _ in range(studies):
         se = rng.uniform(0.15, 0.25, r)
         t = truth + 0.05 + rng.normal(0, 0.2, r)  # biased by 0.05
-        m = estimand_measures(t, se, t - 1.96 * se, t + 1.96 * se, rng.uniform(0, 0.1, r), np.ones(r, bool), truth, 0.05)
+        m = estimand_measures(
+            t, se, t - 1.96 * se, t + 1.96 * se, rng.uniform(0, 0.1, r), np.ones(r, bool), truth, 0.05
+        )
         for key in ("bias", "empirical_se", "model_se", "relative_error_se", "coverage", "rmse"):
             values.setdefault(key, []).append(m[key][0])
             mcses.setdefault(key, []).append(m[key][1])

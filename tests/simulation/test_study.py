@@ -19,8 +19,9 @@ def _run(study, out: Path, **kwargs: object):  # noqa: ANN001, ANN202
 @pytest.mark.slow
 def test_multivariate_cox_coverage_is_nominal_at_n_1000(tmp_path: Path) -> None:
     """The generator's true log-HRs, estimated by the multivariate Cox model: 95% CIs cover at ~95%."""
-    study = small_study(replicates=300, data={**small_study().data.model_dump(), "n": [1000]},
-                        methods=[{"name": "cox", "kind": "cox"}])
+    study = small_study(
+        replicates=300, data={**small_study().data.model_dump(), "n": [1000]}, methods=[{"name": "cox", "kind": "cox"}]
+    )
     result = _run(study, tmp_path)
     perf = result.performance
     for estimand in ("nlr_gt_3", "ldh_gt_uln", "arm_atezo_ep"):
@@ -33,7 +34,9 @@ def test_multivariate_cox_coverage_is_nominal_at_n_1000(tmp_path: Path) -> None:
 
 def _same(a: pd.DataFrame, b: pd.DataFrame) -> None:
     order = ["scenario", "replicate", "method", "estimand"]
-    pd.testing.assert_frame_equal(a.sort_values(order).reset_index(drop=True), b.sort_values(order).reset_index(drop=True))
+    pd.testing.assert_frame_equal(
+        a.sort_values(order).reset_index(drop=True), b.sort_values(order).reset_index(drop=True)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -76,8 +79,10 @@ def test_dask_local_cluster_gives_identical_results(tmp_path: Path, reference: p
 def test_a_killed_worker_is_rerun_once_and_nothing_counted_twice(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    methods = [{"name": "cox", "kind": "cox"},
-               {"name": "events", "kind": "python", "callable": "tests.simulation.crashy:crash_once"}]
+    methods = [
+        {"name": "cox", "kind": "cox"},
+        {"name": "events", "kind": "python", "callable": "tests.simulation.crashy:crash_once"},
+    ]
     marker = tmp_path / "marker"
     monkeypatch.setenv("NECML_TEST_CRASH_MARKER", str(marker))
     marker.write_text("no crash")  # the reference run: nothing dies
