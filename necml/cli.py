@@ -466,11 +466,11 @@ def reproduce_command(
         raise typer.Exit(EXIT_MISMATCH)
 
 
-_SUMMARY_MEASURES = ("bias", "coverage", "power", "failures", "mean", "gap_to_true_c", "mean_rank")
+_SUMMARY_MEASURES = ("bias", "coverage", "power", "power_all", "failures", "mean", "gap_to_true_c", "mean_rank")
 
 
 def _print_study_summary(performance, estimands: list[str] | None) -> None:  # noqa: ANN001 - DataFrame
-    rows = performance[performance["measure"].isin(_SUMMARY_MEASURES)]
+    rows = performance[performance["measure"].isin(_SUMMARY_MEASURES)].sort_values(["effect_scale", "n"], kind="stable")
     if estimands:
         rows = rows[rows["estimand"].isin([*estimands, "cindex_harrell"])]
     wide = rows.assign(

@@ -58,18 +58,20 @@ def _sorted(X: FloatArray, time: FloatArray, event: NDArray[np.bool_]):  # noqa:
 
 
 def _derivatives(beta: FloatArray, X: FloatArray, event: NDArray[np.bool_], last: NDArray[np.intp]):  # noqa: ANN202
-    eta = X @ beta
-    shift = eta.max()
-    w = np.exp(eta - shift)
-    s0 = np.cumsum(w)[last]
-    s1 = np.cumsum(w[:, None] * X, axis=0)[last]
-    s2 = np.cumsum(w[:, None, None] * X[:, :, None] * X[:, None, :], axis=0)[last]
-    d = event
-    loglik = float(np.sum(eta[d] - shift - np.log(s0[d])))
-    mean = s1[d] / s0[d, None]
-    grad = np.sum(X[d] - mean, axis=0)
-    info = np.sum(s2[d] / s0[d, None, None], axis=0) - mean.T @ mean
-    return loglik, grad, info
+    # a diverging fit (separation) can underflow whole risk sets: non-finite values, then step-halving
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        eta = X @ beta
+        shift = eta.max()
+        w = np.exp(eta - shift)
+        s0 = np.cumsum(w)[last]
+        s1 = np.cumsum(w[:, None] * X, axis=0)[last]
+        s2 = np.cumsum(w[:, None, None] * X[:, :, None] * X[:, None, :], axis=0)[last]
+        d = event
+        loglik = float(np.sum(eta[d] - shift - np.log(s0[d])))
+        mean = s1[d] / s0[d, None]
+        grad = np.sum(X[d] - mean, axis=0)
+        info = np.sum(s2[d] / s0[d, None, None], axis=0) - mean.T @ mean
+        return loglik, grad, info
 
 
 def _lifelines(X: FloatArray, time: FloatArray, event: NDArray[np.bool_]) -> NewtonCoxFit:
@@ -96,12 +98,16 @@ def _newton(derivatives, p: int, *, tol: float, max_iter: int, max_abs_beta: flo
             step = np.linalg.solve(info, grad)
         except np.linalg.LinAlgError:
             return failed
+        if not np.all(np.isfinite(step)):
+            return NewtonCoxFit(beta, np.full(p, np.nan), False, iteration, "newton-breslow")
         for _ in range(30):  # step-halving
             new = beta + step
             new_loglik, new_grad, new_info = derivatives(new)
             if np.isfinite(new_loglik) and new_loglik >= loglik - 1e-12:
                 break
             step /= 2
+        else:  # no step improves the likelihood: give up, flagged
+            return NewtonCoxFit(beta, np.full(p, np.nan), False, iteration, "newton-breslow")
         beta, loglik, grad, info = new, new_loglik, new_grad, new_info
         if np.max(np.abs(beta)) > max_abs_beta:
             return NewtonCoxFit(beta, np.full(p, np.nan), False, iteration, "newton-breslow")

@@ -43,6 +43,7 @@ def _local(tasks: list[ReplicateTask], workers: int, on_result: OnResult) -> Non
                 crashed.append(futures[future])
                 continue
             on_result(result)
+        executor.shutdown(wait=True)
         if crashed and attempt >= 1:
             raise SimulationError(f"a worker died twice running {', '.join(map(_label, crashed[:3]))}")
         pending, attempt = crashed, attempt + 1

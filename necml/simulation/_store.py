@@ -66,9 +66,7 @@ class ReplicateStore:
     def frame(self) -> pd.DataFrame:
         """Every stored row, ordered by scenario and replicate."""
         rows = []
-        for (payload,) in self._db.execute(
-            "SELECT rows FROM replicates ORDER BY scenario, replicate"
-        ):
+        for (payload,) in self._db.execute("SELECT rows FROM replicates ORDER BY scenario, replicate"):
             rows += json.loads(payload)
         return pd.DataFrame(rows)
 

@@ -26,7 +26,7 @@ from necml.simulation._plots import plot_bias_coverage, plot_cindex, plot_power
 from necml.simulation._replicate import ReplicateResult, ReplicateTask, scenarios
 from necml.simulation._store import ReplicateStore
 
-__all__ = ["StudyResult", "resolve_study", "run_study", "study_hash"]
+__all__ = ["StudyResult", "check_study", "resolve_study", "run_study", "study_hash"]
 
 STORE_FILE = "replicates.sqlite"
 
@@ -58,6 +58,22 @@ def resolve_study(config: StudyConfig, base: Path, *, replicates: int | None = N
     return config.model_copy(update=update)
 
 
+def check_study(config: StudyConfig) -> None:
+    """Fail before any replicate when a method's terms or the estimands are not the spec's terms."""
+    from necml.exceptions import SpecError
+    from necml.simulation._mechanism import mechanism_for
+
+    known = mechanism_for(config.data.spec, config.data.effect_scale[0], config.data.endpoint).term_names
+    where = [(f"methods.{i}.terms", m.terms or []) for i, m in enumerate(config.methods)]
+    for field, names in [*where, ("estimands", config.estimands or [])]:
+        unknown = [t for t in names if t not in known]
+        if unknown:
+            raise SpecError(
+                f"study {config.name!r}, {field}: unknown term(s) {unknown}; the spec's "
+                f"{config.data.endpoint} terms are {known}"
+            )
+
+
 def study_hash(config: StudyConfig) -> str:
     """Identity of a resolved study apart from its replicate count (so it can be extended)."""
     payload = config.model_dump(mode="json", exclude={"replicates", "target"})
@@ -81,11 +97,13 @@ def _write_products(config: StudyConfig, directory: Path, replicates: pd.DataFra
     plot_bias_coverage(performance, shown[:6], directory / "bias_coverage.png")
     plot_power(performance, shown[:6], directory / "power.png")
     plot_cindex(replicates, directory / "cindex.png")
-    key = performance[performance["measure"].isin(["bias", "coverage", "power", "mean", "gap_to_true_c", "mean_rank"])]
+    measures = ["bias", "coverage", "power", "power_all", "failures", "mean", "true_c", "gap_to_true_c", "mean_rank"]
+    key = performance[performance["measure"].isin(measures)].sort_values(["effect_scale", "n"], kind="stable")
     table = key.assign(value=[f"{e:.3f} ({m:.3f})" for e, m in zip(key["estimate"], key["mcse"], strict=True)])
     wide = table.pivot_table(
         index=["scenario", "method", "estimand"], columns="measure", values="value", aggfunc="first", sort=False
-    ).reset_index()
+    )
+    wide = wide[[m for m in measures if m in wide.columns]].reset_index()
     text = (
         f"# {config.name}\n\n{config.aims.strip()}\n\n{config.n_replicates} replicates per scenario, seed "
         f"{config.seed}; estimate (Monte-Carlo SE).\n\n" + markdown_table(wide.fillna("")) + "\n"
@@ -123,6 +141,7 @@ def run_study(
     -------
     StudyResult
     """
+    check_study(config)
     directory = Path(out) / config.name
     store_path = directory / STORE_FILE
     if store_path.exists() and not resume:

@@ -51,3 +51,12 @@ def test_monte_carlo_standard_errors_match_the_spread_across_studies() -> None:
     for key in values:
         spread, reported = np.std(values[key], ddof=1), np.mean(mcses[key])
         assert abs(reported / spread - 1) < 0.1, (key, reported, spread)
+
+
+def test_power_all_counts_failed_fits_as_not_rejecting() -> None:
+    p = np.array([0.01, 0.01, 0.5, np.nan])
+    ok = np.array([True, True, True, False])
+    t = np.array([1.0, 1.0, 1.0, np.nan])
+    m = estimand_measures(t, np.ones(4), t - 1, t + 1, p, ok, 1.0, 0.05)
+    assert np.isclose(m["power"][0], 2 / 3) and np.isclose(m["power_all"][0], 2 / 4)
+    assert np.isclose(m["failures"][0], 1 / 4)

@@ -1,0 +1,82 @@
+"""``necml simulate`` end to end, shipped studies, and bad study configs."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from necml.cli import app
+from necml.simulation import load_study
+from tests.conftest import ROOT
+from tests.simulation.conftest import EPNEC
+
+runner = CliRunner()
+
+STUDY = {
+    "name": "cli",
+    "aims": "test",
+    "seed": 3,
+    "replicates": 4,
+    "data": {"spec": EPNEC, "endpoint": "os", "n": [56], "effect_scale": [0.0, 1.0]},
+    "methods": [{"name": "cox", "kind": "cox"}],
+}
+
+
+def test_simulate_writes_performance_with_mcse_and_logs_a_study_run(tmp_path: Path) -> None:
+    path = tmp_path / "study.yaml"
+    path.write_text(yaml.safe_dump(STUDY))
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    result = runner.invoke(app, ["simulate", str(path), "--out", str(tmp_path / "out"), "--tracking-uri", uri])
+    assert result.exit_code == 0, result.output
+    directory = tmp_path / "out" / "cli"
+    performance = pd.read_csv(directory / "performance.csv")
+    assert list(performance.columns) == [
+        "scenario",
+        "n",
+        "effect_scale",
+        "method",
+        "estimand",
+        "measure",
+        "estimate",
+        "mcse",
+        "replicates",
+    ]
+    assert set(performance["scenario"]) == {"n56_scale0", "n56_scale1"}
+    null = performance[(performance["effect_scale"] == 0) & (performance["measure"] == "bias")]
+    assert set(null["estimand"]) == {"nlr_gt_3", "ldh_gt_uln", "arm_atezo_ep"}
+    assert {"replicates.parquet", "summary.md", "study.yaml", "bias_coverage.png", "power.png"} <= {
+        p.name for p in directory.iterdir()
+    }
+    assert re.search(r"MLflow run [0-9a-f]{32}", result.output)
+    again = runner.invoke(app, ["simulate", str(path), "--out", str(tmp_path / "out"), "--no-track"])
+    assert again.exit_code == 2 and "--resume" in again.output
+
+
+def test_shipped_studies_validate() -> None:
+    found = sorted((ROOT / "configs/studies").glob("*.yaml"))
+    assert {p.stem for p in found} >= {"lcnec_power", "epnec_nlr_power", "model_benchmark"}
+    for path in found:
+        assert load_study(path).n_replicates >= 2
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"replicates": None}, r"give exactly one of `replicates` and `target`"),
+        ({"data": {**STUDY["data"], "n": [5]}}, r"data\s+.*every n must be >= 10"),
+        ({"methods": [{"name": "m", "kind": "model"}]}, r"methods\.0\s+.*needs `config`"),
+        ({"methods": [{"name": "c", "kind": "cox", "terms": ["nope"]}]}, r"unknown term\(s\) \['nope'\]"),
+    ],
+    ids=["no-replicates", "small-n", "model-without-config", "unknown-term"],
+)
+def test_bad_study_exits_2_with_the_field_and_reason(tmp_path: Path, change: dict, message: str) -> None:
+    path = tmp_path / "study.yaml"
+    path.write_text(yaml.safe_dump({**STUDY, **change}))
+    result = runner.invoke(app, ["simulate", str(path), "--out", str(tmp_path / "out"), "--no-track"])
+    assert result.exit_code == 2, result.output
+    assert re.search(message, result.output, re.S), result.output
