@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -67,6 +68,7 @@ def main() -> None:
     for X, t, e in designs:
         fit_cox_newton(X.to_numpy(float), t, e)
     t_newton = time.perf_counter() - start
+    warnings.simplefilter("ignore")  # lifelines warns loudly about separation at n = 56
     start = time.perf_counter()
     for X, t, e in designs:
         try:

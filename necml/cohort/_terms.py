@@ -36,6 +36,8 @@ def term_values(frame: pd.DataFrame, term: Term, spec: CohortSpec) -> NDArray[np
         One float per patient.
     """
     col = frame[term.variable]
+    if term.level is None and (pd.api.types.is_numeric_dtype(col.dtype) or col.dtype == "boolean"):
+        return _numeric_term(col.to_numpy(dtype=float, na_value=np.nan), term, spec)
     missing = col.isna().to_numpy()
     if term.level is not None:
         if isinstance(col.dtype, pd.CategoricalDtype):
@@ -45,22 +47,27 @@ def term_values(frame: pd.DataFrame, term: Term, spec: CohortSpec) -> NDArray[np
         else:
             out = (col.astype("string") == term.level).to_numpy(dtype=float, na_value=np.nan)
     else:
-        x = pd.to_numeric(col.astype("float64") if col.dtype == "boolean" else col,
-                          errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-        if term.per is not None:
-            out = x / term.per
-        elif term.above is not None:
-            out = (x > term.above).astype(float)
-        elif term.at_least is not None:
-            out = (x >= term.at_least).astype(float)
-        elif term.above_uln:
-            ref = spec.variables[term.variable].reference_range
-            assert ref is not None  # guaranteed by spec validation
-            out = (x > ref.uln).astype(float)
-        else:
-            out = x
+        out = _numeric_term(pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan), term, spec)
     out = np.asarray(out, dtype=float)
     out[missing] = np.nan
+    return out
+
+
+def _numeric_term(x: NDArray[np.float64], term: Term, spec: CohortSpec) -> NDArray[np.float64]:
+    """A term of numeric values (NaN = missing stays NaN)."""
+    if term.per is not None:
+        out = x / term.per
+    elif term.above is not None:
+        out = (x > term.above).astype(float)
+    elif term.at_least is not None:
+        out = (x >= term.at_least).astype(float)
+    elif term.above_uln:
+        ref = spec.variables[term.variable].reference_range
+        assert ref is not None  # guaranteed by spec validation
+        out = (x > ref.uln).astype(float)
+    else:
+        out = x.copy()
+    out[np.isnan(x)] = np.nan
     return out
 
 
