@@ -103,7 +103,8 @@ def _newton(derivatives, p: int, *, tol: float, max_iter: int, max_abs_beta: flo
         for _ in range(30):  # step-halving
             new = beta + step
             new_loglik, new_grad, new_info = derivatives(new)
-            if np.isfinite(new_loglik) and new_loglik >= loglik - 1e-12:
+            # rounding: a log-likelihood may not increase by less than its float precision
+            if np.isfinite(new_loglik) and new_loglik >= loglik - 1e-10 * max(1.0, abs(loglik)):
                 break
             step /= 2
         else:  # no step improves the likelihood: give up, flagged

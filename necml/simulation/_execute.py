@@ -1,8 +1,11 @@
 """Run replicates in-process, on local worker processes (loky) or on a Dask cluster.
 
 Workers compute and return results; only the main process persists them (and talks to
-MLflow). A task whose worker dies (a crashed or killed process) is re-run once; a second
-death, or any other exception, stops the study with the finished replicates kept.
+MLflow). Replicates travel in chunks (about 20 chunks per worker, at most 50 replicates each)
+so that short replicates are not dominated by inter-process overhead; a chunk's replicates are
+persisted as soon as it returns. A chunk whose worker dies (a crashed or killed process) is
+re-run once; a second death, or any other exception, stops the study with the finished
+replicates kept.
 """
 
 from __future__ import annotations
@@ -22,8 +25,26 @@ class SimulationError(NecmlError, RuntimeError):
     """A replicate could not be computed (its worker died twice)."""
 
 
-def _label(task: ReplicateTask) -> str:
-    return f"{task.scenario.key} replicate {task.replicate}"
+def _label(chunk: list[ReplicateTask]) -> str:
+    return ", ".join(f"{t.scenario.key} replicate {t.replicate}" for t in chunk[:3])
+
+
+def run_chunk(chunk: list[ReplicateTask]) -> list[ReplicateResult]:
+    """Run replicates one after another (in a worker)."""
+    return [run_replicate(task) for task in chunk]
+
+
+def chunks(tasks: list[ReplicateTask], workers: int) -> list[list[ReplicateTask]]:
+    """Split ``tasks`` into about 20 chunks per worker of at most 50 replicates (order kept).
+
+    Examples
+    --------
+    >>> found = chunks(list(range(1000)), 2)
+    >>> len(found), len(found[0]), [len(c) for c in chunks(list(range(7)), 2)]
+    (40, 25, [1, 1, 1, 1, 1, 1, 1])
+    """
+    size = max(1, min(50, len(tasks) // (20 * max(workers, 1))))
+    return [tasks[i : i + size] for i in range(0, len(tasks), size)]
 
 
 def _local(tasks: list[ReplicateTask], workers: int, on_result: OnResult) -> None:
@@ -34,18 +55,19 @@ def _local(tasks: list[ReplicateTask], workers: int, on_result: OnResult) -> Non
     while pending:
         # fresh workers for each study (they see the current environment and code)
         executor = get_reusable_executor(max_workers=workers, reuse=False, kill_workers=True)
-        futures = {executor.submit(run_replicate, task): task for task in pending}
-        crashed = []
+        futures = {executor.submit(run_chunk, chunk): chunk for chunk in chunks(pending, workers)}
+        crashed: list[ReplicateTask] = []
         for future in as_completed(futures):
             try:
-                result = future.result()
+                results = future.result()
             except BrokenProcessPool:
-                crashed.append(futures[future])
+                crashed += futures[future]
                 continue
-            on_result(result)
+            for result in results:
+                on_result(result)
         executor.shutdown(wait=True)
         if crashed and attempt >= 1:
-            raise SimulationError(f"a worker died twice running {', '.join(map(_label, crashed[:3]))}")
+            raise SimulationError(f"a worker died twice running {_label(crashed)}")
         pending, attempt = crashed, attempt + 1
 
 
@@ -57,17 +79,19 @@ def _dask(tasks: list[ReplicateTask], scheduler: str, on_result: OnResult) -> No
     with Client(scheduler) as client:
         pending, attempt = tasks, 0
         while pending:
-            futures = {client.submit(run_replicate, task, pure=False): task for task in pending}
-            crashed = []
+            workers = max(1, len(client.scheduler_info().get("workers", {})))
+            futures = {client.submit(run_chunk, chunk, pure=False): chunk for chunk in chunks(pending, workers)}
+            crashed: list[ReplicateTask] = []
             for future in dask_completed(list(futures)):
                 try:
-                    result = future.result()
+                    results = future.result()
                 except (KilledWorker, OSError):
-                    crashed.append(futures[future])
+                    crashed += futures[future]
                     continue
-                on_result(result)
+                for result in results:
+                    on_result(result)
             if crashed and attempt >= 1:
-                raise SimulationError(f"a worker died twice running {', '.join(map(_label, crashed[:3]))}")
+                raise SimulationError(f"a worker died twice running {_label(crashed)}")
             pending, attempt = crashed, attempt + 1
 
 

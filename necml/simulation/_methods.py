@@ -18,8 +18,6 @@ import numpy as np
 import pandas as pd
 
 from necml.dataset import Covariate, SurvivalData
-from necml.evaluation import MetricSettings, ModelPlan, ValidationSettings, fit_model, harrell_c, validate_model
-from necml.models import load_model_config
 from necml.prognosis import fit_cox_newton
 from necml.random import child_seed
 from necml.simulation._config import MethodConfig, StudyConfig
@@ -84,6 +82,10 @@ def _model(
     scenario: Scenario,
     seed: np.random.SeedSequence,
 ) -> list[dict[str, object]]:
+    # imported here: a Cox-only study's workers never load scikit-learn, XGBoost or Optuna
+    from necml.evaluation import MetricSettings, ModelPlan, ValidationSettings, fit_model, harrell_c, validate_model
+    from necml.models import load_model_config
+
     config = load_model_config(method.config or "")
     plan = ModelPlan(name=config.model, config=config, n_trials=method.n_trials)
     time, event = mech.survival(frame)
