@@ -92,18 +92,18 @@ def open_study(store: StudyStore, name: str, seed: np.random.SeedSequence) -> op
     """Create (or, with ``store.resume`` or a shared worker study, load) a maximising study."""
     storage = _storage(store.location) if store.location else None
     full = f"{store.prefix}{name}"
-    if storage is not None and not store.resume:
-        if any(s.study_name == full for s in optuna.study.get_all_study_summaries(storage)):
-            raise optuna.exceptions.DuplicatedStudyError(
-                f"study {full!r} already exists in {store.location}: pass --resume to continue it"
-            )
-    return optuna.create_study(
-        study_name=full if storage is not None else None,
-        storage=storage,
-        direction="maximize",
-        sampler=_sampler(seed, 0),
-        load_if_exists=store.resume,
-    )
+    try:
+        return optuna.create_study(
+            study_name=full if storage is not None else None,
+            storage=storage,
+            direction="maximize",
+            sampler=_sampler(seed, 0),
+            load_if_exists=store.resume,
+        )
+    except optuna.exceptions.DuplicatedStudyError:
+        raise optuna.exceptions.DuplicatedStudyError(
+            f"study {full!r} already exists in {store.location}: pass --resume to continue it"
+        ) from None
 
 
 def _one_trial(study: optuna.Study, objective: Callable[[optuna.Trial], float]) -> None:
