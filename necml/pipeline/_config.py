@@ -56,9 +56,7 @@ class GridConfig(BaseModel):
     @model_validator(mode="after")
     def _ordered(self) -> GridConfig:
         if not self.start < self.stop:
-            raise ValueError(
-                f"`start < stop` must hold, but got (start={self.start}, stop={self.stop})"
-            )
+            raise ValueError(f"`start < stop` must hold, but got (start={self.start}, stop={self.stop})")
         return self
 
 

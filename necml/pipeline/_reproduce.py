@@ -24,7 +24,7 @@ from necml.environment import code_sha256, package_versions
 from necml.exceptions import ReproductionError
 from necml.pipeline._config import load_pipeline
 from necml.pipeline._invoke import invoke_pipeline
-from necml.tracking import TrackingSettings, download_run, get_run_summary, read_record
+from necml.tracking import TrackingSettings, download_run, metric_values, read_record
 
 __all__ = ["MetricCheck", "Reproduction", "reproduce_run"]
 
@@ -53,15 +53,6 @@ class Reproduction:
     @property
     def ok(self) -> bool:
         return self.data_match and bool(self.checks) and all(c.match for c in self.checks)
-
-
-def _flat(metrics: pd.DataFrame) -> dict[str, float]:
-    """``<model>.<metric>[.ci_low|.ci_high]`` -> value."""
-    found = {}
-    for row in metrics.itertuples():
-        for suffix, value in (("", row.value), (".ci_low", row.ci_low), (".ci_high", row.ci_high)):
-            found[f"{row.model}.{row.metric}{suffix}"] = float(value)
-    return found
 
 
 def _same(a: float, b: float, rtol: float) -> bool:
@@ -123,7 +114,6 @@ def reproduce_run(
     ReproductionError
         The code differs and ``allow_code_change`` is False.
     """
-    get_run_summary(settings, run_id)
     with tempfile.TemporaryDirectory(prefix="necml-reproduce-") as tmp:
         inputs = download_run(settings, run_id, tmp)
         record = read_record(inputs)
@@ -138,8 +128,8 @@ def reproduce_run(
             command=f"necml reproduce {run_id}",
             tags={"necml.reproduces": run_id},
         )
-    recorded = _flat(table)
-    reproduced = _flat(invocation.result.metrics)
+    recorded = metric_values(table, with_model=True)
+    reproduced = metric_values(invocation.result.metrics, with_model=True)
     checks = [
         MetricCheck(name, was, reproduced.get(name, float("nan")), _same(was, reproduced.get(name, float("nan")), rtol))
         for name, was in recorded.items()

@@ -95,22 +95,27 @@ def load_data(config: PipelineConfig, base: Path, *, data_file: Path | None = No
     mapping = _path(source.mapping, base) if source.mapping else None
     if data_file is not None:
         frame, found, name = resolve_data(data_file, mapping)
-        return LoadedData(frame=frame, mapping=found, source=name, kind="file",
-                          file_path=data_file, mapping_path=mapping)
+        return LoadedData(
+            frame=frame, mapping=found, source=name, kind="file", file_path=data_file, mapping_path=mapping
+        )
     if source.generate is not None:
         spec_path = _path(source.generate.spec, base)
         spec = load_spec(spec_path)
         seed = child_seed(as_seed_sequence(config.seed), "data")
         frame = generate_cohort(spec, source.generate.n, seed=seed)
-        return LoadedData(frame=frame, mapping=contract_mapping(frame), kind="generate",
-                          source=f"{spec.name} (n={source.generate.n}, generated)", spec_path=spec_path)
+        return LoadedData(
+            frame=frame,
+            mapping=contract_mapping(frame),
+            kind="generate",
+            source=f"{spec.name} (n={source.generate.n}, generated)",
+            spec_path=spec_path,
+        )
     if source.dataset is not None:
         frame, found, name = resolve_data(source.dataset, mapping)
         return LoadedData(frame=frame, mapping=found, source=name, kind="dataset", mapping_path=mapping)
     file_path = _path(source.file or "", base)
     frame, found, name = resolve_data(file_path, mapping)
-    return LoadedData(frame=frame, mapping=found, source=name, kind="file", file_path=file_path,
-                      mapping_path=mapping)
+    return LoadedData(frame=frame, mapping=found, source=name, kind="file", file_path=file_path, mapping_path=mapping)
 
 
 def _settings(config: PipelineConfig) -> ValidationSettings:
@@ -196,9 +201,7 @@ def run_pipeline(
     plans, model_files = _plans(config, base, store)  # fail on a bad model config before any fitting
     data = prepare_survival_data(frame, mapping, config.endpoint, source=source)
     prognostic = (
-        prognostic_analysis(frame, mapping, config.endpoint, by=config.by, source=source)
-        if config.prognostic
-        else None
+        prognostic_analysis(frame, mapping, config.endpoint, by=config.by, source=source) if config.prognostic else None
     )
     fidelity = None
     if loaded.spec_path is not None:
@@ -208,9 +211,7 @@ def run_pipeline(
         fidelity = build_fidelity_report(spec, n=len(frame), seed=config.seed, frame=frame)
     settings = _settings(config)
     root = as_seed_sequence(config.seed)
-    validations = {
-        p.name: validate_model(p, data, settings, child_seed(root, "model", p.name)) for p in plans
-    }
+    validations = {p.name: validate_model(p, data, settings, child_seed(root, "model", p.name)) for p in plans}
     draws = bootstrap_draws(
         validations,
         data,
@@ -223,9 +224,7 @@ def run_pipeline(
     calibration = {}
     for name, result in validations.items():
         column = (
-            int(np.flatnonzero(np.isclose(settings.metrics.times, at))[0])
-            if at in settings.metrics.times
-            else None
+            int(np.flatnonzero(np.isclose(settings.metrics.times, at))[0]) if at in settings.metrics.times else None
         )
         if column is not None:
             predicted = np.nanmean(result.survival[:, :, column], axis=0)

@@ -10,7 +10,7 @@ prepare_environment()
 
 from necml.tracking._directory import RECORD_FILE, read_record  # noqa: E402
 from necml.tracking._lifecycle import PipelineRun, unavailable_message  # noqa: E402
-from necml.tracking._log import log_run_directory  # noqa: E402
+from necml.tracking._log import log_run_directory, metric_values  # noqa: E402
 from necml.tracking._query import RunSummary, download_run, get_run_summary, list_runs  # noqa: E402
 from necml.tracking._study import STUDY_FILE, log_study_directory  # noqa: E402
 
@@ -27,6 +27,7 @@ __all__ = [
     "list_runs",
     "log_run_directory",
     "log_study_directory",
+    "metric_values",
     "prepare_environment",
     "read_record",
     "unavailable_message",

@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 import tempfile
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -31,7 +32,7 @@ from necml.tracking._client import client, experiment_id
 from necml.tracking._directory import read_record
 from necml.tracking._settings import TrackingSettings
 
-__all__ = ["log_run_directory", "model_requirements", "parent_tags"]
+__all__ = ["log_run_directory", "metric_values", "model_requirements", "parent_tags"]
 
 _MAX_PARAM = 500
 
@@ -103,15 +104,46 @@ def _dataset_input(record: dict):  # noqa: ANN202 - mlflow types, imported lazil
     return DatasetInput(dataset._to_mlflow_entity(), tags=[InputTag("mlflow.data.context", "training")])
 
 
-def _metric_batch(frame: pd.DataFrame, prefix: str = ""):  # noqa: ANN202
+def metric_values(metrics: pd.DataFrame, *, with_model: bool) -> dict[str, float]:
+    """``[<model>.]<metric>[.ci_low|.ci_high]`` -> value, from a ``metrics.csv`` table."""
+    found = {}
+    for row in metrics.itertuples():
+        stem = f"{row.model}.{row.metric}" if with_model else row.metric
+        for suffix, value in (("", row.value), (".ci_low", row.ci_low), (".ci_high", row.ci_high)):
+            found[f"{stem}{suffix}"] = float(value)
+    return found
+
+
+def _metric_batch(values: dict[str, float]):  # noqa: ANN202 - list of mlflow Metric
     from mlflow.entities import Metric
 
     stamp = int(pd.Timestamp.now().timestamp() * 1000)
-    found = []
-    for row in frame.itertuples():
-        for suffix, value in (("", row.value), (".ci_low", row.ci_low), (".ci_high", row.ci_high)):
-            found.append(Metric(f"{prefix}{row.metric}{suffix}", float(value), stamp, 0))
-    return found
+    return [Metric(name, value, stamp, 0) for name, value in values.items()]
+
+
+@dataclass(frozen=True, slots=True)
+class _SavedRun:
+    """A run directory's record and tables, read once."""
+
+    directory: Path
+    record: dict
+    metrics: pd.DataFrame
+    params: pd.DataFrame
+    resamples: pd.DataFrame
+    trials: pd.DataFrame
+
+    @classmethod
+    def read(cls, directory: Path) -> _SavedRun:
+        trials_file = directory / "trials.csv"
+        has_trials = trials_file.exists() and trials_file.stat().st_size > 1
+        return cls(
+            directory=directory,
+            record=read_record(directory),
+            metrics=pd.read_csv(directory / "metrics.csv"),
+            params=pd.read_csv(directory / "params.csv"),
+            resamples=pd.read_csv(directory / "metrics_resamples.csv"),
+            trials=pd.read_csv(trials_file) if has_trials else pd.DataFrame({"model": []}),
+        )
 
 
 def _log_batches(run_id: str, settings: TrackingSettings, metrics: list, params: dict[str, str]) -> None:
@@ -175,14 +207,7 @@ def _log_trial_runs(settings: TrackingSettings, experiment: str, parent: str, tr
 
 
 def _log_model_run(
-    settings: TrackingSettings,
-    experiment: str,
-    parent: str,
-    name: str,
-    directory: Path,
-    record: dict,
-    *,
-    log_trials: bool = False,
+    settings: TrackingSettings, experiment: str, parent: str, name: str, saved: _SavedRun, *, log_trials: bool = False
 ) -> None:
     import mlflow
     import mlflow.sklearn
@@ -191,9 +216,8 @@ def _log_model_run(
     from necml.models import SKOPS_TRUSTED_TYPES, load_model
 
     mlflow_client = client(settings)
-    metrics = pd.read_csv(directory / "metrics.csv")
-    params = pd.read_csv(directory / "params.csv")
-    resamples = pd.read_csv(directory / "metrics_resamples.csv")
+    directory, record = saved.directory, saved.record
+    params = saved.params
     final = params[(params["model"] == name)].iloc[-1].drop(["model", "repeat", "fold"]).dropna()
     run = mlflow_client.create_run(
         experiment,
@@ -207,26 +231,20 @@ def _log_model_run(
         },
     )
     run_id = run.info.run_id
-    history = _resample_history(resamples[resamples["model"] == name])
-    _log_batches(
-        run_id,
-        settings,
-        _metric_batch(metrics[metrics["model"] == name]) + history,
-        {f"model.{k}": str(v) for k, v in final.items()},
-    )
-    for file in (directory / f"tuning_{name}.png",):
-        if file.exists():
-            mlflow_client.log_artifact(run_id, str(file), artifact_path="tuning")
-    trials_file = directory / "trials.csv"
-    if trials_file.exists() and trials_file.stat().st_size > 1:
-        trials = pd.read_csv(trials_file)
-        if "model" in trials and (trials["model"] == name).any():
-            with tempfile.TemporaryDirectory() as tmp:
-                path = Path(tmp) / "trials.csv"
-                trials[trials["model"] == name].dropna(axis=1, how="all").to_csv(path, index=False)
-                mlflow_client.log_artifact(run_id, str(path), artifact_path="tuning")
-            if log_trials:
-                _log_trial_runs(settings, experiment, run_id, trials[trials["model"] == name])
+    history = _resample_history(saved.resamples[saved.resamples["model"] == name])
+    own = metric_values(saved.metrics[saved.metrics["model"] == name], with_model=False)
+    _log_batches(run_id, settings, _metric_batch(own) + history, {f"model.{k}": str(v) for k, v in final.items()})
+    plot = directory / f"tuning_{name}.png"
+    if plot.exists():
+        mlflow_client.log_artifact(run_id, str(plot), artifact_path="tuning")
+    trials = saved.trials[saved.trials["model"] == name]
+    if len(trials):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "trials.csv"
+            trials.dropna(axis=1, how="all").to_csv(path, index=False)
+            mlflow_client.log_artifact(run_id, str(path), artifact_path="tuning")
+        if log_trials:
+            _log_trial_runs(settings, experiment, run_id, trials)
     model_file = directory / "models" / f"{name}.skops"
     if model_file.exists():
         model = load_model(model_file)
@@ -272,8 +290,8 @@ def log_run_directory(
     str
         The parent run's id.
     """
-    directory = Path(directory)
-    record = read_record(directory)
+    saved = _SavedRun.read(Path(directory))
+    directory, record = saved.directory, saved.record
     mlflow_client = client(settings)
     experiment = experiment_id(settings, record["pipeline"])
     if run_id is None:
@@ -287,19 +305,16 @@ def log_run_directory(
     resolved = yaml.safe_load((directory / "pipeline.yaml").read_text(encoding="utf-8"))
     tuning = {f"tuning.{k}": str(v)[:_MAX_PARAM] for k, v in record["tuning"].items() if k != "studies"}
     params = {**_flatten(resolved), "seed_entropy": record["seed_entropy"], **tuning}
-    metrics = pd.read_csv(directory / "metrics.csv")
-    batch = []
-    for model, rows in metrics.groupby("model", sort=False):
-        batch += _metric_batch(rows, prefix=f"{model}.")
+    batch = _metric_batch(metric_values(saved.metrics, with_model=True))
     existing = mlflow_client.get_run(run_id).data.params
     _log_batches(run_id, settings, batch, {k: v for k, v in params.items() if k not in existing})
     mlflow_client.log_inputs(run_id, datasets=[_dataset_input(record)])
     _log_files(run_id, settings, directory, skip={"models"})
     done = _child_runs(settings, experiment, run_id)
-    for name in dict.fromkeys(metrics["model"]):
+    for name in dict.fromkeys(saved.metrics["model"]):
         previous = done.get(name)
         if previous is not None and previous.info.status == "FINISHED":
             continue
-        _log_model_run(settings, experiment, run_id, name, directory, record, log_trials=log_trials)
+        _log_model_run(settings, experiment, run_id, name, saved, log_trials=log_trials)
     mlflow_client.set_terminated(run_id, "FINISHED")
     return run_id
