@@ -317,28 +317,10 @@ def log_command(
     tracking_uri: TrackingUriOpt = None,
 ) -> None:
     """Log a saved run or study directory to MLflow (e.g. after the server was down)."""
-    from necml.tracking import STUDY_FILE, log_run_directory, log_study_directory, read_record, unavailable_message
-    from necml.tracking._client import unreachable_errors
+    from necml.tracking import log_saved_directory
 
     settings = _tracking(tracking_uri)
-    if (directory / STUDY_FILE).is_file() and (directory / "performance.csv").is_file():
-        try:
-            run_id = log_study_directory(directory, settings)
-        except unreachable_errors() as exc:
-            from necml.exceptions import TrackingUnavailable
-
-            raise TrackingUnavailable(unavailable_message(settings, directory, str(exc).splitlines()[0])) from None
-        out.print(f"logged study {directory} as MLflow run {run_id} in {settings.uri}")
-        return
-    record = read_record(directory)
-    recorded = record.get("tracking") or {}
-    same_store = recorded.get("uri") == settings.uri and recorded.get("run_id")
-    try:
-        run_id = log_run_directory(directory, settings, run_id=recorded["run_id"] if same_store else None)
-    except unreachable_errors() as exc:
-        from necml.exceptions import TrackingUnavailable
-
-        raise TrackingUnavailable(unavailable_message(settings, directory, str(exc).splitlines()[0])) from None
+    run_id = log_saved_directory(directory, settings)
     out.print(f"logged {directory} as MLflow run {run_id} in {settings.uri}")
 
 
@@ -540,18 +522,9 @@ def simulate_command(
         f"wrote {result.directory}"
     )
     if track:
-        from necml.exceptions import TrackingUnavailable
-        from necml.tracking import log_study_directory, unavailable_message
-        from necml.tracking._client import unreachable_errors
+        from necml.tracking import log_saved_directory
 
-        settings = _tracking(tracking_uri)
-        try:
-            run_id = log_study_directory(result.directory, settings)
-        except unreachable_errors() as exc:
-            raise TrackingUnavailable(
-                unavailable_message(settings, result.directory, str(exc).splitlines()[0])
-            ) from None
-        out.print(f"MLflow run {run_id}")
+        out.print(f"MLflow run {log_saved_directory(result.directory, _tracking(tracking_uri))}")
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -47,28 +47,40 @@ def chunks(tasks: list[ReplicateTask], workers: int) -> list[list[ReplicateTask]
     return [tasks[i : i + size] for i in range(0, len(tasks), size)]
 
 
+def _deliver(futures: dict, completed: Iterable, died: tuple[type[BaseException], ...], on_result: OnResult) -> list:
+    """Hand each finished chunk's results to ``on_result``; return the tasks whose worker died."""
+    crashed: list[ReplicateTask] = []
+    for future in completed:
+        try:
+            results = future.result()
+        except died:
+            crashed += futures[future]
+            continue
+        for result in results:
+            on_result(result)
+    return crashed
+
+
+def _with_one_retry(tasks: list[ReplicateTask], run_round: Callable[[list[ReplicateTask]], list]) -> None:
+    """Run ``tasks``; re-run once those whose worker died; a second death is an error."""
+    crashed = run_round(tasks)
+    if crashed and (again := run_round(crashed)):
+        raise SimulationError(f"a worker died twice running {_label(again)}")
+
+
 def _local(tasks: list[ReplicateTask], workers: int, on_result: OnResult) -> None:
     from joblib.externals.loky import get_reusable_executor
     from joblib.externals.loky.process_executor import BrokenProcessPool
 
-    pending, attempt = tasks, 0
-    while pending:
-        # fresh workers for each study (they see the current environment and code)
+    def run_round(pending: list[ReplicateTask]) -> list[ReplicateTask]:
+        # fresh workers for each round (they see the current environment and code)
         executor = get_reusable_executor(max_workers=workers, reuse=False, kill_workers=True)
         futures = {executor.submit(run_chunk, chunk): chunk for chunk in chunks(pending, workers)}
-        crashed: list[ReplicateTask] = []
-        for future in as_completed(futures):
-            try:
-                results = future.result()
-            except BrokenProcessPool:
-                crashed += futures[future]
-                continue
-            for result in results:
-                on_result(result)
+        crashed = _deliver(futures, as_completed(futures), (BrokenProcessPool,), on_result)
         executor.shutdown(wait=True)
-        if crashed and attempt >= 1:
-            raise SimulationError(f"a worker died twice running {_label(crashed)}")
-        pending, attempt = crashed, attempt + 1
+        return crashed
+
+    _with_one_retry(tasks, run_round)
 
 
 def _dask(tasks: list[ReplicateTask], scheduler: str, on_result: OnResult) -> None:
@@ -77,22 +89,13 @@ def _dask(tasks: list[ReplicateTask], scheduler: str, on_result: OnResult) -> No
     from distributed.scheduler import KilledWorker
 
     with Client(scheduler) as client:
-        pending, attempt = tasks, 0
-        while pending:
+
+        def run_round(pending: list[ReplicateTask]) -> list[ReplicateTask]:
             workers = max(1, len(client.scheduler_info().get("workers", {})))
             futures = {client.submit(run_chunk, chunk, pure=False): chunk for chunk in chunks(pending, workers)}
-            crashed: list[ReplicateTask] = []
-            for future in dask_completed(list(futures)):
-                try:
-                    results = future.result()
-                except (KilledWorker, OSError):
-                    crashed += futures[future]
-                    continue
-                for result in results:
-                    on_result(result)
-            if crashed and attempt >= 1:
-                raise SimulationError(f"a worker died twice running {_label(crashed)}")
-            pending, attempt = crashed, attempt + 1
+            return _deliver(futures, dask_completed(list(futures)), (KilledWorker, OSError), on_result)
+
+        _with_one_retry(tasks, run_round)
 
 
 def execute(

@@ -9,7 +9,7 @@ from necml.tracking._settings import DEFAULT_ARTIFACTS, DEFAULT_DB, TrackingSett
 prepare_environment()
 
 from necml.tracking._directory import RECORD_FILE, read_record  # noqa: E402
-from necml.tracking._lifecycle import PipelineRun, unavailable_message  # noqa: E402
+from necml.tracking._lifecycle import PipelineRun, log_saved_directory, unavailable_message  # noqa: E402
 from necml.tracking._log import log_run_directory, metric_values  # noqa: E402
 from necml.tracking._query import RunSummary, download_run, get_run_summary, list_runs  # noqa: E402
 from necml.tracking._study import STUDY_FILE, log_study_directory  # noqa: E402
@@ -26,6 +26,7 @@ __all__ = [
     "get_run_summary",
     "list_runs",
     "log_run_directory",
+    "log_saved_directory",
     "log_study_directory",
     "metric_values",
     "prepare_environment",

@@ -13,10 +13,12 @@ from pathlib import Path
 
 from necml.exceptions import TrackingUnavailable
 from necml.tracking._client import client, experiment_id, unreachable_errors
+from necml.tracking._directory import read_record
 from necml.tracking._log import log_run_directory
 from necml.tracking._settings import TrackingSettings
+from necml.tracking._study import STUDY_FILE, log_study_directory
 
-__all__ = ["PipelineRun", "unavailable_message"]
+__all__ = ["PipelineRun", "log_saved_directory", "unavailable_message"]
 
 
 def unavailable_message(settings: TrackingSettings, directory: str | Path, reason: str) -> str:
@@ -115,3 +117,27 @@ class PipelineRun:
             raise TrackingUnavailable(
                 unavailable_message(self.settings, directory, _reason(exc)), directory=str(directory)
             ) from None
+
+
+def log_saved_directory(directory: str | Path, settings: TrackingSettings) -> str:
+    """Log a saved run or study directory (``necml log``); returns the MLflow run id.
+
+    A run directory completes the run recorded in its ``record.json`` when that run is in the
+    same store; otherwise a new run is created.
+
+    Raises
+    ------
+    TrackingUnavailable
+        The store could not be reached (nothing on disk is touched).
+    """
+    directory = Path(directory)
+    try:
+        if (directory / STUDY_FILE).is_file() and (directory / "performance.csv").is_file():
+            return log_study_directory(directory, settings)
+        recorded = read_record(directory).get("tracking") or {}
+        same_store = recorded.get("uri") == settings.uri and recorded.get("run_id")
+        return log_run_directory(directory, settings, run_id=recorded["run_id"] if same_store else None)
+    except unreachable_errors() as exc:
+        raise TrackingUnavailable(
+            unavailable_message(settings, directory, _reason(exc)), directory=str(directory)
+        ) from None
