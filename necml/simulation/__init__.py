@@ -6,7 +6,7 @@ from necml.simulation._mechanism import Scenario, mechanism_for, scaled_spec
 from necml.simulation._performance import estimand_measures, performance_table
 from necml.simulation._replicate import ReplicateResult, ReplicateTask, run_replicate, scenarios
 from necml.simulation._store import ReplicateStore
-from necml.simulation._study import StudyResult, resolve_study, run_study, study_hash
+from necml.simulation._study import StudyResult, check_study, resolve_study, run_study, study_hash
 
 __all__ = [
     "Mechanism",
@@ -19,6 +19,7 @@ __all__ = [
     "StudyConfig",
     "StudyResult",
     "TargetMcse",
+    "check_study",
     "estimand_measures",
     "execute",
     "load_study",

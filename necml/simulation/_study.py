@@ -59,10 +59,14 @@ def resolve_study(config: StudyConfig, base: Path, *, replicates: int | None = N
 
 
 def check_study(config: StudyConfig) -> None:
-    """Fail before any replicate when a method's terms or the estimands are not the spec's terms."""
+    """Fail before any replicate on a bad model config, or terms/estimands the spec does not have."""
     from necml.exceptions import SpecError
+    from necml.models import load_model_config
     from necml.simulation._mechanism import mechanism_for
 
+    for method in config.methods:
+        if method.kind == "model":
+            load_model_config(method.config or "")
     known = mechanism_for(config.data.spec, config.data.effect_scale[0], config.data.endpoint).term_names
     where = [(f"methods.{i}.terms", m.terms or []) for i, m in enumerate(config.methods)]
     for field, names in [*where, ("estimands", config.estimands or [])]:

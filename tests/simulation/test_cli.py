@@ -11,7 +11,7 @@ import yaml
 from typer.testing import CliRunner
 
 from necml.cli import app
-from necml.simulation import load_study
+from necml.simulation import check_study, load_study, resolve_study
 from tests.conftest import ROOT
 from tests.simulation.conftest import EPNEC
 
@@ -60,8 +60,8 @@ def test_simulate_writes_performance_with_mcse_and_logs_a_study_run(tmp_path: Pa
 def test_shipped_studies_validate() -> None:
     found = sorted((ROOT / "configs/studies").glob("*.yaml"))
     assert {p.stem for p in found} >= {"lcnec_power", "epnec_nlr_power", "model_benchmark"}
-    for path in found:
-        assert load_study(path).n_replicates >= 2
+    for path in found:  # every spec path, model config and term resolves against its spec
+        check_study(resolve_study(load_study(path), path.parent))
 
 
 @pytest.mark.parametrize(
