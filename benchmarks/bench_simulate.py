@@ -25,7 +25,7 @@ from lifelines import CoxPHFitter
 
 from necml.prognosis import fit_cox_newton
 from necml.random import child_seed
-from necml.simulation import StudyConfig, mechanism_for, resolve_study, run_study
+from necml.simulation import Scenario, StudyConfig, mechanism_for, resolve_study, run_study
 
 TERMS = ["age", "sex_male", "smoking", "ecog_ge_2", "met_bone", "met_liver", "met_brain", "arm_ici_chemo"]
 SPEC = "configs/cohorts/lcnec_stage4_2025.yaml"
@@ -54,7 +54,7 @@ def main() -> None:
                         help="replicates of the 1- vs 2-worker runs (enough to amortise worker start-up)")
     args = parser.parse_args()
     r = args.replicates
-    mech = mechanism_for(str(Path(SPEC).resolve()), 1.0, "os")
+    mech = mechanism_for(resolve_study(_study(r), Path.cwd()).data, Scenario(56, 1.0))
     root = np.random.SeedSequence(1)
 
     start = time.perf_counter()

@@ -448,27 +448,15 @@ def reproduce_command(
         raise typer.Exit(EXIT_MISMATCH)
 
 
-_SUMMARY_MEASURES = ("bias", "coverage", "power", "power_all", "failures", "mean", "gap_to_true_c", "mean_rank")
-
-
 def _print_study_summary(performance, estimands: list[str] | None) -> None:  # noqa: ANN001 - DataFrame
-    rows = performance[performance["measure"].isin(_SUMMARY_MEASURES)].sort_values(["effect_scale", "n"], kind="stable")
-    if estimands:
-        rows = rows[rows["estimand"].isin([*estimands, "cindex_harrell"])]
-    wide = rows.assign(
-        value=[
-            f"{e:.3f} ({m:.3f})" if m == m else f"{e:.3f}" for e, m in zip(rows["estimate"], rows["mcse"], strict=True)
-        ]
-    )
-    wide = wide.pivot_table(
-        index=["scenario", "method", "estimand"], columns="measure", values="value", aggfunc="first", sort=False
-    )
+    from necml.simulation import summary_table
+
+    wide = summary_table(performance, estimands).fillna("")
     table = Table(title="Performance: estimate (Monte-Carlo SE)")
-    columns = [c for c in _SUMMARY_MEASURES if c in wide.columns]
-    for col in ("scenario", "method", "estimand", *columns):
+    for col in wide.columns:
         table.add_column(col)
-    for key, row in wide.iterrows():
-        table.add_row(*(escape(str(k)) for k in key), *(str(row[c]) if row[c] == row[c] else "" for c in columns))
+    for row in wide.itertuples(index=False):
+        table.add_row(*(escape(str(v)) for v in row))
     out.print(table)
 
 

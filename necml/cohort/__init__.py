@@ -11,9 +11,11 @@ from necml.cohort._generate import allocate_arms, generate_cohort
 from necml.cohort._illness_death import Weibull
 from necml.cohort._model import CohortModel, fit_cohort_model, linear_predictor
 from necml.cohort._terms import term_values, terms_frame
+from necml.cohort._variants import CensoringLevel, scaled_spec, with_censoring, with_departures
 
 __all__ = [
     "Censoring",
+    "CensoringLevel",
     "CohortModel",
     "EndpointCalibration",
     "TargetCheck",
@@ -23,6 +25,9 @@ __all__ = [
     "generate_cohort",
     "linear_predictor",
     "marginal_survival",
+    "scaled_spec",
     "term_values",
     "terms_frame",
+    "with_censoring",
+    "with_departures",
 ]

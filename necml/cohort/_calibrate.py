@@ -30,7 +30,7 @@ from scipy import optimize
 from necml.cohort._illness_death import Weibull, pfs_cumulative_hazard
 from necml.spec import EndpointSpec
 
-__all__ = ["EndpointCalibration", "calibrate_endpoints", "marginal_survival"]
+__all__ = ["EndpointCalibration", "calibrate_delays", "calibrate_endpoints", "marginal_survival"]
 
 FloatArray = NDArray[np.float64]
 
@@ -217,3 +217,105 @@ def _refine_pfs(
         sol_x = sol.x
     at_bound = bool(np.isclose(sol_x[1], lo) or np.isclose(sol_x[1], hi))
     return Weibull(lam=float(np.exp(sol_x[0])), shape=float(np.exp(sol_x[1]))), at_bound
+
+
+def _switched_survival(
+    t: float, t0: float, early: tuple[FloatArray, FloatArray], late: tuple[FloatArray, FloatArray],
+    pfs: Weibull, os: Weibull, endpoint: str,
+) -> float:
+    """Marginal survival when the hazards switch from ``early`` to ``late`` (pfs, os) at ``t0``."""
+    before, after = min(t, t0), max(t, t0)
+    if endpoint == "os":
+        k = os.shape
+        h = os.lam * (np.exp(early[1]) * before**k + np.exp(late[1]) * (after**k - t0**k))
+    else:
+        h = (
+            pfs_cumulative_hazard(before, *early, pfs, os)
+            + pfs_cumulative_hazard(after, *late, pfs, os)
+            - pfs_cumulative_hazard(t0, *late, pfs, os)
+        )
+    return float(np.mean(np.exp(-h)))
+
+
+def calibrate_delays(
+    calibration: dict[str, EndpointCalibration],
+    specs: dict[str, EndpointSpec],
+    eta: dict[str, dict[str, FloatArray]],
+    treatment: dict[str, dict[str, FloatArray]],
+    delays: dict[str, dict[str, float]],
+) -> tuple[dict[str, EndpointCalibration], dict[str, dict[str, float]]]:
+    """Solve each delayed arm's late treatment log-HR shift so its published medians still hold.
+
+    With no treatment effect before the delay, the arm's hazard is higher early on; the shift
+    ``delta`` added to its treatment log-HR from the delay on is solved (Brent) so that the arm's
+    marginal median equals the published one: OS first, then PFS given the solved OS. The
+    baselines (and so the control arm) are unchanged. Landmark checks are recomputed.
+
+    Parameters
+    ----------
+    calibration : dict
+        The proportional-hazards calibration (``{"pfs": ..., "os": ...}``).
+    specs : dict
+        The endpoints' targets.
+    eta, treatment : dict of endpoint to dict of arm to numpy.ndarray
+        Per arm, the calibration sample's full linear predictors and their treatment parts.
+    delays : dict of endpoint to dict of arm to float
+        The delayed arms of each endpoint, in months.
+
+    Returns
+    -------
+    calibration : dict
+        With the landmark and median checks of the delayed model.
+    shifts : dict of endpoint to dict of arm to float
+        ``delta`` per delayed arm.
+
+    Raises
+    ------
+    ValueError
+        If no shift reaches a published median (the delay is too long for it).
+    """
+    pfs, os = calibration["pfs"].baseline, calibration["os"].baseline
+    arms = list(specs["os"].arms)
+    late = {ep: dict(eta[ep]) for ep in ("pfs", "os")}
+    early = {
+        ep: {a: eta[ep][a] - treatment[ep][a] if a in delays[ep] else eta[ep][a] for a in arms} for ep in ("pfs", "os")
+    }
+    t0 = {a: max([delays["pfs"].get(a, 0.0), delays["os"].get(a, 0.0)]) for a in arms}
+    shifts: dict[str, dict[str, float]] = {"pfs": {}, "os": {}}
+
+    def surv(endpoint: str, arm: str):  # noqa: ANN202 - t -> S(t)
+        pair_early = (early["pfs"][arm], early["os"][arm])
+        pair_late = (late["pfs"][arm], late["os"][arm])
+        return lambda t: _switched_survival(t, t0[arm], pair_early, pair_late, pfs, os, endpoint)
+
+    for endpoint in ("os", "pfs"):
+        for arm, months in delays[endpoint].items():
+            target = np.log(specs[endpoint].arms[arm].median)
+            base = eta[endpoint][arm]
+
+            def gap(
+                delta: float, endpoint: str = endpoint, arm: str = arm, base: FloatArray = base, target: float = target
+            ) -> float:
+                late[endpoint][arm] = base + delta
+                survival = surv(endpoint, arm)
+                if survival(1e6) > 0.5:  # the median is beyond any horizon: treat it as too long
+                    return 50.0
+                return np.log(_median_of(survival, hi=1e6)) - target
+
+            try:
+                delta = optimize.brentq(gap, -8.0, 8.0, xtol=1e-10)
+            except ValueError as exc:
+                raise ValueError(
+                    f"{endpoint} arm {arm!r}: with no treatment effect for {months:g} months, no later "
+                    f"hazard ratio gives the published median {specs[endpoint].arms[arm].median:g} ({exc})"
+                ) from exc
+            gap(delta)
+            shifts[endpoint][arm] = float(delta)
+    updated = {
+        ep: EndpointCalibration(
+            endpoint=ep, baseline=cal.baseline, shape_at_bound=cal.shape_at_bound,
+            checks=_checks(specs[ep], {a: surv(ep, a) for a in arms}),
+        )
+        for ep, cal in calibration.items()
+    }
+    return updated, shifts

@@ -9,13 +9,14 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from necml.cohort._covariates import sample_covariates
+from necml.cohort._departures import switch_for
 from necml.cohort._illness_death import sample_illness_death
-from necml.cohort._model import fit_cohort_model, linear_predictor
+from necml.cohort._model import CohortModel, fit_cohort_model, linear_predictor
 from necml.cohort._response import sample_response
 from necml.random import stream_rngs
 from necml.spec import CONTRACT_VARIABLES, CohortSpec
 
-__all__ = ["allocate_arms", "generate_cohort"]
+__all__ = ["allocate_arms", "censoring_times", "generate_cohort"]
 
 OUTCOME_COLUMNS: tuple[str, ...] = ("pfs_months", "pfs_event", "os_months", "os_event")
 
@@ -60,6 +61,19 @@ def allocate_arms(
     return np.repeat(np.arange(len(names)), counts)[rng.permutation(n)]
 
 
+def censoring_times(model: CohortModel, n: int, rng: np.random.Generator) -> NDArray[np.float64]:
+    """Each patient's censoring time: the fitted censoring, times ``follow_up.time_scale``.
+
+    With ``follow_up.uncensored`` every time is infinite (the draws are still made, so the other
+    streams are unchanged).
+    """
+    follow_up = model.spec.follow_up
+    times = model.censoring.sample(n, rng)
+    if follow_up.uncensored:
+        return np.full(n, np.inf)
+    return times * follow_up.time_scale if follow_up.time_scale != 1.0 else times
+
+
 def _column_order(spec: CohortSpec, has_response: bool) -> list[str]:  # noqa: FBT001
     own = [v for v in spec.variables if v not in CONTRACT_VARIABLES]
     cols = ["patient_id", "arm", *CONTRACT_VARIABLES, *own, *OUTCOME_COLUMNS]
@@ -79,7 +93,9 @@ def generate_cohort(
     Gaussian copula; PFS and OS come jointly from an illness-death model whose Weibull baselines
     are calibrated so that each arm's marginal medians equal the published ones, with the
     specification's hazard ratios as the true conditional effects; censoring comes from
-    staggered accrual, the data cut-off and an optional dropout hazard.
+    staggered accrual, the data cut-off and an optional dropout hazard. The specification's
+    departures (a non-linear effect, a treatment interaction, a delayed treatment effect) and
+    censoring scenarios (``follow_up.time_scale``, ``follow_up.uncensored``) are applied.
 
     Parameters
     ----------
@@ -147,8 +163,9 @@ def generate_cohort(
     t_pfs, t_os, pfs_u = sample_illness_death(
         eta_pfs, eta_os, model.calibration["pfs"].baseline, model.calibration["os"].baseline,
         np.random.default_rng(streams["transitions"]),
+        switch=switch_for(frame, model, eta_pfs, eta_os),
     )
-    censor = model.censoring.sample(int(n), np.random.default_rng(streams["censoring"]))
+    censor = censoring_times(model, int(n), np.random.default_rng(streams["censoring"]))
     frame["pfs_months"] = np.minimum(t_pfs, censor)
     frame["pfs_event"] = t_pfs <= censor
     frame["os_months"] = np.minimum(t_os, censor)

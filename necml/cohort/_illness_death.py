@@ -29,7 +29,14 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["Weibull", "clipped_share", "pfs_cumulative_hazard", "sample_illness_death"]
+__all__ = [
+    "Switch",
+    "Weibull",
+    "clipped_share",
+    "pfs_cumulative_hazard",
+    "sample_illness_death",
+    "switched_cumulative_hazard",
+]
 
 FloatArray = NDArray[np.float64]
 
@@ -85,12 +92,55 @@ def pfs_cumulative_hazard(
     return np.where(after, h + c2 * tail, h)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Switch:
+    """A change of hazards at a per-patient time (a delayed treatment effect).
+
+    Before ``time`` the patient's hazards use ``eta_pfs`` and ``eta_os`` of this object (no
+    treatment effect); from ``time`` on, the linear predictors passed to the sampler. A patient
+    without a switch has ``time = 0``.
+    """
+
+    time: FloatArray
+    eta_pfs: FloatArray
+    eta_os: FloatArray
+
+
+def _invert_pfs(e: FloatArray, a: FloatArray, b: FloatArray, kp: float, ko: float) -> FloatArray:
+    """Solve ``H_eff(t) = e`` per patient (piecewise Weibull with at most one switch)."""
+    t_c, p_first = _crossing(a, b, kp, ko)
+    c1 = np.where(p_first, a, b)
+    k1 = np.where(p_first, kp, ko)
+    c2 = np.where(p_first, b, a)
+    k2 = np.where(p_first, ko, kp)
+    with np.errstate(over="ignore", invalid="ignore"):
+        h_at_switch = np.where(np.isfinite(t_c), c1 * t_c**k1, np.inf)
+        in_first = e <= h_at_switch
+        t_first = (e / c1) ** (1.0 / k1)
+        t_c_k2 = np.where(np.isfinite(t_c), t_c, 0.0) ** k2
+        t_second = ((e - np.where(in_first, 0, h_at_switch)) / c2 + t_c_k2) ** (1.0 / k2)
+    return np.where(in_first, t_first, t_second)
+
+
+def switched_cumulative_hazard(
+    t: FloatArray | float, t0: FloatArray, early: FloatArray, late: FloatArray, late_at_t0: FloatArray
+) -> FloatArray:
+    """``H(t)`` of hazards that switch at ``t0``: ``early`` before, ``late`` (cumulative) after.
+
+    ``early`` is ``H_early(min(t, t0))``, ``late`` is ``H_late(max(t, t0))`` and ``late_at_t0`` is
+    ``H_late(t0)``, so the result is ``H_early(min(t, t0)) + H_late(max(t, t0)) - H_late(t0)``.
+    """
+    return early + late - late_at_t0
+
+
 def sample_illness_death(
     eta_pfs: FloatArray,
     eta_os: FloatArray,
     pfs: Weibull,
     os: Weibull,
     rng: np.random.Generator,
+    *,
+    switch: Switch | None = None,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Draw latent (uncensored) PFS and OS times.
 
@@ -102,6 +152,10 @@ def sample_illness_death(
         Calibrated baselines.
     rng : numpy.random.Generator
         The ``transitions`` stream.
+    switch : Switch, optional
+        Hazards before a per-patient switch time (a delayed treatment effect). Both the PFS and
+        the OS hazard switch, and the inversion stays exact: the cumulative hazards are
+        continuous and piecewise closed-form.
 
     Returns
     -------
@@ -115,27 +169,47 @@ def sample_illness_death(
     e2 = rng.standard_exponential(n)
     a = pfs.lam * np.exp(eta_pfs)
     b = os.lam * np.exp(eta_os)
-    t_c, p_first = _crossing(a, b, pfs.shape, os.shape)
-    c1 = np.where(p_first, a, b)
-    k1 = np.where(p_first, pfs.shape, os.shape)
-    c2 = np.where(p_first, b, a)
-    k2 = np.where(p_first, os.shape, pfs.shape)
-    with np.errstate(over="ignore", invalid="ignore"):
-        h_at_switch = np.where(np.isfinite(t_c), c1 * t_c**k1, np.inf)
-        in_first = e1 <= h_at_switch
-        t_first = (e1 / c1) ** (1.0 / k1)
-        t_c_k2 = np.where(np.isfinite(t_c), t_c, 0.0) ** k2
-        t_second = ((e1 - np.where(in_first, 0, h_at_switch)) / c2 + t_c_k2) ** (1.0 / k2)
-    t_pfs = np.where(in_first, t_first, t_second)
+    if switch is None:
+        t_pfs = _invert_pfs(e1, a, b, pfs.shape, os.shape)
+    else:
+        t0 = switch.time
+        a_early, b_early = pfs.lam * np.exp(switch.eta_pfs), os.lam * np.exp(switch.eta_os)
+        h_early_t0 = pfs_cumulative_hazard(t0, switch.eta_pfs, switch.eta_os, pfs, os)
+        h_late_t0 = pfs_cumulative_hazard(t0, eta_pfs, eta_os, pfs, os)
+        before = e1 < h_early_t0
+        t_pfs = np.where(
+            before,
+            _invert_pfs(e1, a_early, b_early, pfs.shape, os.shape),
+            _invert_pfs(e1 - h_early_t0 + h_late_t0, a, b, pfs.shape, os.shape),
+        )
+        a, b = np.where(before, a_early, a), np.where(before, b_early, b)
     # Death or progression at t_pfs: death with probability h_os / max(h_pfs, h_os).
     h_p = a * pfs.shape * t_pfs ** (pfs.shape - 1)
     h_o = b * os.shape * t_pfs ** (os.shape - 1)
     p_death = np.minimum(h_o / np.maximum(h_p, h_o), 1.0)
     death_first = u_death < p_death
     # After progression, death follows the same OS hazard, conditional on surviving to t_pfs.
-    t_os_after = ((b * t_pfs**os.shape + e2) / b) ** (1.0 / os.shape)
+    if switch is None:
+        t_os_after = ((b * t_pfs**os.shape + e2) / b) ** (1.0 / os.shape)
+    else:
+        t_os_after = _os_after_switch(t_pfs, e2, os.shape, t0, os.lam * np.exp(switch.eta_os),
+                                      os.lam * np.exp(eta_os))
     t_os = np.where(death_first, t_pfs, t_os_after)
     return t_pfs, t_os, -np.expm1(-e1)
+
+
+def _os_after_switch(
+    t_pfs: FloatArray, e2: FloatArray, k: float, t0: FloatArray, b_early: FloatArray, b_late: FloatArray
+) -> FloatArray:
+    """Solve ``H_os(t) = H_os(t_pfs) + e2`` where the OS hazard switches at ``t0``."""
+    h_t0 = b_early * t0**k
+    target = switched_cumulative_hazard(
+        t_pfs, t0, b_early * np.minimum(t_pfs, t0) ** k, b_late * np.maximum(t_pfs, t0) ** k, b_late * t0**k
+    ) + e2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        early = (target / b_early) ** (1.0 / k)
+        late = ((target - h_t0) / b_late + t0**k) ** (1.0 / k)
+    return np.where(target < h_t0, early, late)
 
 
 def clipped_share(

@@ -7,15 +7,23 @@ true hazard ratios, calibrated baselines and censoring. It is cached per specifi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from necml.cohort._calibrate import EndpointCalibration, calibrate_endpoints
+from necml.cohort._calibrate import EndpointCalibration, calibrate_delays, calibrate_endpoints
 from necml.cohort._censoring import Censoring, fit_censoring
 from necml.cohort._covariates import CovariateModel, fit_covariates, sample_covariates
+from necml.cohort._departures import (
+    delays,
+    departure_predictor,
+    nonlinear_scaling,
+    replaced_variables,
+    switch_for,
+    treatment_predictor,
+)
 from necml.cohort._illness_death import clipped_share, sample_illness_death
 from necml.cohort._terms import term_values
 from necml.exceptions import CalibrationError, SpecError
@@ -41,6 +49,7 @@ class CohortModel:
     censoring: Censoring
     follow_up_residual: float
     pfs_clipped_share: float = 0.0
+    nonlinear_scaling: dict[str, tuple[float, float]] = field(default_factory=dict)
 
 
 def linear_predictor(
@@ -48,7 +57,9 @@ def linear_predictor(
 ) -> NDArray[np.float64]:
     """True linear predictor (log hazard ratio against the control-arm baseline).
 
-    A missing value of an indicator term contributes 0 (the reference level).
+    A missing value of an indicator term contributes 0 (the reference level). The
+    specification's departures (non-linear effects, interactions) are included; an effect a
+    non-linear departure replaces has log-HR 0 in ``model.log_hr``.
 
     Parameters
     ----------
@@ -71,6 +82,8 @@ def linear_predictor(
     arm = pd.Categorical(frame["arm"], categories=spec.arm_names).codes
     for arm_name, log_hr in model.treatment_log_hr[endpoint].items():
         eta[arm == spec.arm_names.index(arm_name)] += log_hr
+    if spec.departures:
+        eta += departure_predictor(frame, model, endpoint)
     return eta
 
 
@@ -94,6 +107,13 @@ def _calibration_frame(spec: CohortSpec, covariates: CovariateModel) -> pd.DataF
     )
     arm = pd.Categorical.from_codes(codes, categories=spec.arm_names)
     return pd.DataFrame({"arm": arm, **cols})
+
+
+def _effect_log_hr(spec: CohortSpec, endpoint: str) -> NDArray[np.float64]:
+    """The effects' log-HRs; 0 where a non-linear departure replaces the effect."""
+    replaced = replaced_variables(spec, endpoint)
+    effects = spec.outcomes[endpoint].effects
+    return np.log([1.0 if e.term.variable in replaced else e.hr for e in effects])
 
 
 _CACHE: dict[str, CohortModel] = {}
@@ -125,37 +145,43 @@ def fit_cohort_model(spec: CohortSpec) -> CohortModel:
     _check_terms(spec)
     covariates = fit_covariates(spec)
     terms = {ep: [e.term for e in spec.outcomes[ep].effects] for ep in ENDPOINTS}
-    log_hr = {ep: np.log([e.hr for e in spec.outcomes[ep].effects]) for ep in ENDPOINTS}
+    log_hr = {ep: _effect_log_hr(spec, ep) for ep in ENDPOINTS}
     treatment = {
         ep: {arm: float(np.log(t.hr)) for arm, t in spec.outcomes[ep].treatment.items()}
         for ep in ENDPOINTS
     }
     censoring, fu_residual = fit_censoring(spec.follow_up)
+    cal_frame = _calibration_frame(spec, covariates)
     partial = CohortModel(
         spec=spec, spec_hash=key, covariates=covariates, terms=terms, log_hr=log_hr,
         treatment_log_hr=treatment, calibration={}, censoring=censoring,
-        follow_up_residual=fu_residual,
+        follow_up_residual=fu_residual, nonlinear_scaling=nonlinear_scaling(spec, cal_frame),
     )
-    cal_frame = _calibration_frame(spec, covariates)
     arm = cal_frame["arm"].astype(str).to_numpy()
     eta = {ep: linear_predictor(cal_frame, partial, ep) for ep in ENDPOINTS}
+    by_arm = {ep: {a: eta[ep][arm == a] for a in spec.arm_names} for ep in ENDPOINTS}
     try:
-        calibration = calibrate_endpoints(
-            spec.outcomes["os"], spec.outcomes["pfs"],
-            {a: eta["os"][arm == a] for a in spec.arm_names},
-            {a: eta["pfs"][arm == a] for a in spec.arm_names},
-        )
+        calibration = calibrate_endpoints(spec.outcomes["os"], spec.outcomes["pfs"], by_arm["os"], by_arm["pfs"])
+        delayed = {ep: delays(spec, ep) for ep in ENDPOINTS}
+        if any(delayed.values()):
+            treat = {ep: treatment_predictor(cal_frame, partial, ep) for ep in ENDPOINTS}
+            calibration, shifts = calibrate_delays(
+                calibration, dict(spec.outcomes), by_arm,
+                {ep: {a: treat[ep][arm == a] for a in spec.arm_names} for ep in ENDPOINTS}, delayed,
+            )
+            treatment = {ep: {a: b + shifts[ep].get(a, 0.0) for a, b in treatment[ep].items()} for ep in ENDPOINTS}
+            partial = replace(partial, treatment_log_hr=treatment)
+            eta = {ep: linear_predictor(cal_frame, partial, ep) for ep in ENDPOINTS}
     except (ValueError, FloatingPointError) as exc:
         raise CalibrationError(f"{spec.name}: calibration of the baselines failed: {exc}") from exc
     pfs_base, os_base = calibration["pfs"].baseline, calibration["os"].baseline
     t_pfs, _, _ = sample_illness_death(
         eta["pfs"], eta["os"], pfs_base, os_base,
         np.random.default_rng(stream_rngs(spec.calibration_seed)["transitions"]),
+        switch=switch_for(cal_frame, partial, eta["pfs"], eta["os"]),
     )
-    model = CohortModel(
-        spec=spec, spec_hash=key, covariates=covariates, terms=terms, log_hr=log_hr,
-        treatment_log_hr=treatment, calibration=calibration, censoring=censoring,
-        follow_up_residual=fu_residual,
+    model = replace(
+        partial, calibration=calibration,
         pfs_clipped_share=clipped_share(t_pfs, eta["pfs"], eta["os"], pfs_base, os_base),
     )
     _CACHE[key] = model

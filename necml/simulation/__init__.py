@@ -2,8 +2,8 @@
 
 from necml.simulation._config import Mechanism, MethodConfig, StudyConfig, TargetMcse, load_study
 from necml.simulation._execute import SimulationError, execute
-from necml.simulation._mechanism import Scenario, mechanism_for, scaled_spec
-from necml.simulation._performance import estimand_measures, performance_table
+from necml.simulation._mechanism import Scenario, mechanism_for, scaled_spec, truth_sample
+from necml.simulation._performance import estimand_measures, performance_table, summary_table
 from necml.simulation._replicate import ReplicateResult, ReplicateTask, run_replicate, scenarios
 from necml.simulation._store import ReplicateStore
 from necml.simulation._study import StudyResult, check_study, resolve_study, run_study, study_hash
@@ -31,4 +31,6 @@ __all__ = [
     "scaled_spec",
     "scenarios",
     "study_hash",
+    "summary_table",
+    "truth_sample",
 ]

@@ -1,21 +1,24 @@
 """Study specification (``configs/studies/*.yaml``), the ADEMP way.
 
 Aims (free text); Data-generating mechanisms (a cohort spec, an endpoint and a grid of sample
-sizes and effect scalings); Estimands (the spec's true conditional log hazard ratios, named by
-term, e.g. ``ecog_ge_2``, ``nlr_gt_3``, ``arm_ici_chemo``; and each predictive model's true
-C-index on a large independent sample); Methods (Cox analyses and models of the zoo);
-Performance measures (computed for every method and estimand, see
-:mod:`necml.simulation._performance`). The number of replicates is given, or derived from a
-target Monte-Carlo SE.
+sizes, effect scalings, censoring levels and departures from the analysis model); Estimands
+(the spec's true conditional log hazard ratios, named by term, e.g. ``ecog_ge_2``,
+``nlr_gt_3``, ``arm_ici_chemo``; and each predictive model's true C-index on a large
+independent sample); Methods (Cox analyses and models of the zoo); Performance measures
+(computed for every method and estimand, see :mod:`necml.simulation._performance`). The number
+of replicates is given, or derived from a target Monte-Carlo SE.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from necml.spec import Departure
 
 __all__ = ["MethodConfig", "Mechanism", "StudyConfig", "TargetMcse", "load_study"]
 
@@ -23,13 +26,23 @@ _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
 
 class Mechanism(BaseModel):
-    """The data-generating mechanisms: one cohort spec, varied over a grid."""
+    """The data-generating mechanisms: one cohort spec, varied over a grid.
+
+    The grid crosses ``n``, ``effect_scale``, ``censoring`` (``published``, ``none`` or a target
+    censored share of the endpoint in (0, 1)) and the departures: ``none`` (the spec as it is)
+    and each named entry of ``departures``, a list of departures from the analysis model
+    (:mod:`necml.spec._departures`) added to the spec.
+    """
 
     model_config = _FROZEN
     spec: str
     endpoint: Literal["pfs", "os"] = "os"
     n: list[int] = Field(min_length=1)
     effect_scale: list[float] = Field(default_factory=lambda: [1.0], min_length=1)
+    censoring: list[Literal["published", "none"] | float] = Field(
+        default_factory=lambda: ["published"], min_length=1, exclude_if=lambda v: v == ["published"]
+    )
+    departures: dict[str, list[Departure]] = Field(default_factory=dict, exclude_if=lambda v: not v)
     true_c_n: int = Field(default=20000, ge=1000, description="size of the sample for true C-indices")
 
     @model_validator(mode="after")
@@ -38,7 +51,20 @@ class Mechanism(BaseModel):
             raise ValueError(f"every n must be >= 10, got {self.n}")
         if any(s < 0 for s in self.effect_scale):
             raise ValueError(f"effect scales must be >= 0, got {self.effect_scale}")
+        shares = [c for c in self.censoring if not isinstance(c, str)]
+        if any(not 0 < c < 1 for c in shares):
+            raise ValueError(f"a censoring level is 'published', 'none' or a share in (0, 1), got {self.censoring}")
+        for name, listed in self.departures.items():
+            if not re.fullmatch(r"[a-z][a-z0-9_]*", name) or name == "none":
+                raise ValueError(f"departures: {name!r} must be lower-case letters, digits and _, and not 'none'")
+            if not listed:
+                raise ValueError(f"departures.{name}: list at least one departure")
         return self
+
+    @property
+    def departure_names(self) -> list[str]:
+        """``none`` and the named departures, in order."""
+        return ["none", *self.departures]
 
 
 class MethodConfig(BaseModel):

@@ -1,55 +1,83 @@
-"""A scenario's data-generating mechanism: the (effect-scaled) spec, its truth and its design.
+"""A scenario's data-generating mechanism: the varied spec, its truth and its design.
 
+A scenario is one point of the grid: ``n``, an effect scaling, a censoring level and a departure.
 Effect scaling multiplies every true log hazard ratio of both endpoints (covariate effects and
 treatment) by ``effect_scale`` (0: the null; 1: as published); the baselines are re-calibrated
-so the published medians still hold. The analysis design is built from the spec's own terms by
-the generator's function (:func:`necml.cohort.terms_frame`), plus one indicator per
-experimental arm (``arm_<name>``), so each coefficient's truth is known exactly.
+so the published medians still hold. A censoring level other than ``published`` scales every
+censoring time so the endpoint's censored share is met (see :func:`necml.cohort.with_censoring`).
+A departure adds non-linear effects, interactions or a delayed treatment effect to the spec
+(:mod:`necml.spec._departures`). The analysis design is built from the spec's own terms by the
+generator's function (:func:`necml.cohort.terms_frame`), plus one indicator per experimental arm
+(``arm_<name>``), so each coefficient's truth is known exactly.
 
 Truth. For OS, the spec's log-HRs are the exact conditional effects. For PFS they are the
 effects of the progression hazard; where the death hazard exceeds it the generator clips the
 progression hazard (its share is in the fidelity report), so the PFS truth is approximate.
+Under a departure, a term has no single true log-HR when the departure changes it: the terms of
+a variable with a non-linear effect, and the arm of an interaction or a delayed effect. Their
+truth is NaN, so bias, coverage and RMSE are not computed for them (the rejection rate is); the
+other terms keep their exact conditional log-HRs, against which the misspecified model's bias is
+measured.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 
-from necml.cohort import CohortModel, fit_cohort_model, generate_cohort, terms_frame
+from necml.cohort import (
+    CohortModel,
+    fit_cohort_model,
+    generate_cohort,
+    scaled_spec,
+    terms_frame,
+    with_censoring,
+    with_departures,
+)
 from necml.exceptions import SpecError
 from necml.random import child_seed
-from necml.spec import CohortSpec, load_spec
+from necml.simulation._config import Mechanism as DataConfig
+from necml.spec import CohortSpec, NonlinearEffect, load_spec
 
-__all__ = ["Mechanism", "Scenario", "mechanism_for", "scaled_spec"]
+__all__ = [
+    "Mechanism",
+    "Scenario",
+    "censoring_label",
+    "censoring_level",
+    "mechanism_for",
+    "scaled_spec",
+    "truth_sample",
+]
 
 
-@dataclass(frozen=True, slots=True, order=True)
+@dataclass(frozen=True, slots=True)
 class Scenario:
-    """One point of the grid."""
+    """One point of the grid; ``censoring`` is a label: ``published``, ``none`` or a share."""
 
     n: int
     effect_scale: float
+    censoring: str = "published"
+    departure: str = "none"
 
     @property
     def key(self) -> str:
-        return f"n{self.n}_scale{self.effect_scale:g}"
+        """A stable name; the defaults add nothing, so adding an axis keeps existing seeds."""
+        key = f"n{self.n}_scale{self.effect_scale:g}"
+        if self.censoring != "published":
+            key += f"_cens{self.censoring}"
+        return key if self.departure == "none" else f"{key}_{self.departure}"
 
 
-def scaled_spec(spec: CohortSpec, scale: float) -> CohortSpec:
-    """``spec`` with every hazard ratio raised to ``scale`` (published CIs and p dropped)."""
-    if scale == 1.0:
-        return spec
-    raw = spec.model_dump(mode="python", by_alias=True)
-    for endpoint in raw["outcomes"].values():
-        for ratio in [*endpoint.get("effects", []), *endpoint.get("treatment", {}).values()]:
-            ratio["hr"] = float(ratio["hr"]) ** scale
-            ratio["ci"], ratio["p"] = None, None
-    raw["name"] = f"{spec.name}_scale{scale:g}".replace(".", "p")
-    return CohortSpec.model_validate(raw)
+def censoring_level(label: str) -> str | float:
+    """The level behind a scenario's censoring label."""
+    return label if label in ("published", "none") else float(label)
+
+
+def censoring_label(level: str | float) -> str:
+    """A scenario's label for a censoring level (``0.5`` -> ``"0.5"``)."""
+    return level if isinstance(level, str) else f"{level:g}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +87,7 @@ class Mechanism:
     spec: CohortSpec
     model: CohortModel
     endpoint: str
-    truth: dict[str, float]  # term name -> true conditional log-HR
+    truth: dict[str, float]  # term name -> true conditional log-HR (NaN where a departure removes it)
 
     @property
     def term_names(self) -> list[str]:
@@ -86,23 +114,56 @@ class Mechanism:
         return generate_cohort(self.spec, n, seed=seed, allocation="exact")
 
 
-@lru_cache(maxsize=32)
-def _mechanism(spec_path: str, scale: float, endpoint: str) -> Mechanism:
-    spec = scaled_spec(load_spec(spec_path), scale)
-    model = fit_cohort_model(spec)
+def _truth(spec: CohortSpec, model: CohortModel, endpoint: str) -> dict[str, float]:
+    nonlinear = {d.variable for d in spec.departures if isinstance(d, NonlinearEffect) and endpoint in d.endpoints}
+    changed_arms = {d.arm for d in spec.departures if d.kind != "nonlinear" and endpoint in d.endpoints}
     effects = spec.outcomes[endpoint].effects
-    truth = {e.term.name: float(b) for e, b in zip(effects, model.log_hr[endpoint], strict=True)}
-    truth |= {f"arm_{a}": float(b) for a, b in model.treatment_log_hr[endpoint].items()}
-    return Mechanism(spec=spec, model=model, endpoint=endpoint, truth=truth)
+    truth = {
+        e.term.name: np.nan if e.term.variable in nonlinear else float(b)
+        for e, b in zip(effects, model.log_hr[endpoint], strict=True)
+    }
+    return truth | {
+        f"arm_{a}": np.nan if a in changed_arms else float(b) for a, b in model.treatment_log_hr[endpoint].items()
+    }
 
 
-def mechanism_for(spec_path: str, scale: float, endpoint: str) -> Mechanism:
-    """The scenario's mechanism (fitted once per process and cached)."""
-    return _mechanism(str(spec_path), float(scale), endpoint)
+_CACHE: dict[tuple[str, str, Scenario], Mechanism] = {}
 
 
-@lru_cache(maxsize=8)
-def truth_sample(spec_path: str, scale: float, endpoint: str, n: int, entropy: int, key: str) -> pd.DataFrame:
+def mechanism_for(data: DataConfig, scenario: Scenario) -> Mechanism:
+    """The scenario's mechanism (fitted once per process and cached).
+
+    Parameters
+    ----------
+    data : necml.simulation.StudyConfig.data
+        The study's data-generating mechanisms (spec path resolved).
+    scenario : Scenario
+        The grid point (``n`` is not used).
+    """
+    key = (data.model_dump_json(), data.endpoint, Scenario(0, scenario.effect_scale, scenario.censoring,
+                                                           scenario.departure))
+    if key not in _CACHE:
+        spec = scaled_spec(load_spec(data.spec), scenario.effect_scale)
+        if scenario.departure != "none":
+            spec = with_departures(spec, data.departures[scenario.departure], scenario.departure)
+        spec = with_censoring(spec, data.endpoint, censoring_level(scenario.censoring))
+        model = fit_cohort_model(spec)
+        if len(_CACHE) >= 32:
+            _CACHE.pop(next(iter(_CACHE)))
+        truth = _truth(spec, model, data.endpoint)
+        _CACHE[key] = Mechanism(spec=spec, model=model, endpoint=data.endpoint, truth=truth)
+    return _CACHE[key]
+
+
+_SAMPLES: dict[tuple[str, int, int, str], pd.DataFrame] = {}
+
+
+def truth_sample(data: DataConfig, scenario: Scenario, n: int, entropy: int) -> pd.DataFrame:
     """A large independent sample of a scenario, for true C-indices (cached per process)."""
-    mechanism = mechanism_for(spec_path, scale, endpoint)
-    return mechanism.sample(n, child_seed(np.random.SeedSequence(entropy), "truth", key))
+    key = (data.model_dump_json(), n, entropy, scenario.key)
+    if key not in _SAMPLES:
+        if len(_SAMPLES) >= 8:
+            _SAMPLES.pop(next(iter(_SAMPLES)))
+        mechanism = mechanism_for(data, scenario)
+        _SAMPLES[key] = mechanism.sample(n, child_seed(np.random.SeedSequence(entropy), "truth", scenario.key))
+    return _SAMPLES[key]

@@ -102,9 +102,7 @@ def _model(
             return [_row(method.name, "cindex_harrell", converged=False, note=f"validation failed: {exc}")]
     note = "; ".join(sorted({str(w.message).splitlines()[0] for w in caught}))
     estimates = dict(zip(result.estimates["metric"], result.estimates["value"], strict=True))
-    big = truth_sample(
-        study.data.spec, scenario.effect_scale, mech.endpoint, study.data.true_c_n, study.seed, scenario.key
-    )
+    big = truth_sample(study.data, scenario, study.data.true_c_n, study.seed)
     true_c = float("nan")
     final = result.final if result.final is not None else fit_model(plan, data, child_seed(seed, "final"))
     if final.model is not None:

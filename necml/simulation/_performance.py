@@ -19,7 +19,9 @@ rmse                sqrt(mean((t - theta)^2))              sqrt(var((t - theta)^
 failures            share of replicates not converged      sqrt(f (1 - f) / R_all)
 ==================  =====================================  ===========================================
 
-Measures other than ``failures`` and ``power_all`` are conditional on convergence: at small n,
+Where the truth is NaN (a term a departure leaves without one true log-HR), bias, RMSE and
+coverage are not computed; ``power`` is then the rejection rate. Measures other than
+``failures`` and ``power_all`` are conditional on convergence: at small n,
 where fits fail through separation, read them together with ``failures``. ``var`` and ``sd``
 use R - 1. The empirical SE's MCSE assumes normally distributed estimates
 (heavier tails make it too small); the test checks every MCSE against the spread of its measure
@@ -33,12 +35,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["PERFORMANCE_COLUMNS", "estimand_measures", "performance_table"]
+__all__ = ["PERFORMANCE_COLUMNS", "SUMMARY_MEASURES", "estimand_measures", "performance_table", "summary_table"]
 
 PERFORMANCE_COLUMNS = [
     "scenario",
     "n",
     "effect_scale",
+    "censoring",
+    "departure",
     "method",
     "estimand",
     "measure",
@@ -76,11 +80,14 @@ def estimand_measures(
     if r < 2:
         return out
     emp = float(np.std(t, ddof=1))
-    out["bias"] = (float(t.mean() - truth), float(np.sqrt(np.var(t, ddof=1) / r)))
+    known = bool(np.isfinite(truth))  # NaN under a departure that leaves the term without one true value
+    if known:
+        out["bias"] = (float(t.mean() - truth), float(np.sqrt(np.var(t, ddof=1) / r)))
     out["empirical_se"] = (emp, emp / np.sqrt(2 * (r - 1)))
-    squared_error = (t - truth) ** 2
-    rmse = float(np.sqrt(squared_error.mean()))
-    out["rmse"] = (rmse, float(np.sqrt(np.var(squared_error, ddof=1) / r) / (2 * rmse)) if rmse > 0 else np.nan)
+    if known:
+        squared_error = (t - truth) ** 2
+        rmse = float(np.sqrt(squared_error.mean()))
+        out["rmse"] = (rmse, float(np.sqrt(np.var(squared_error, ddof=1) / r) / (2 * rmse)) if rmse > 0 else np.nan)
     if np.isfinite(s).all():
         var_s2 = float(np.var(s**2, ddof=1))
         mod = float(np.sqrt(np.mean(s**2)))
@@ -91,7 +98,7 @@ def estimand_measures(
                 100 * (ratio - 1),
                 float(100 * ratio * np.sqrt(var_s2 / (4 * r * mod**4) + 1 / (2 * (r - 1)))),
             )
-    if np.isfinite(lo).all() and np.isfinite(hi).all():
+    if known and np.isfinite(lo).all() and np.isfinite(hi).all():
         cover = float(np.mean((lo <= truth) & (truth <= hi)))
         out["coverage"] = (cover, float(np.sqrt(cover * (1 - cover) / r)))
     if np.isfinite(pv).all():
@@ -152,6 +159,8 @@ def performance_table(replicates: pd.DataFrame, truth_alpha: float) -> pd.DataFr
                     "scenario": scenario,
                     "n": int(first["n"]),
                     "effect_scale": float(first["effect_scale"]),
+                    "censoring": str(first.get("censoring", "published")),
+                    "departure": str(first.get("departure", "none")),
                     "method": method,
                     "estimand": estimand,
                     "measure": measure,
@@ -161,3 +170,26 @@ def performance_table(replicates: pd.DataFrame, truth_alpha: float) -> pd.DataFr
                 }
             )
     return pd.DataFrame(out, columns=PERFORMANCE_COLUMNS)
+
+
+#: The measures of the summary table, in its column order.
+SUMMARY_MEASURES = (
+    "bias", "coverage", "power", "power_all", "failures", "mean", "true_c", "gap_to_true_c", "mean_rank",
+)
+
+
+def summary_table(performance: pd.DataFrame, estimands: list[str] | None = None) -> pd.DataFrame:
+    """Scenario x method x estimand rows, one ``"estimate (mcse)"`` column per summary measure.
+
+    Rows are ordered by effect scale then ``n`` (stable, so the grid's own order breaks ties);
+    ``estimands`` keeps those and the C-index rows.
+    """
+    rows = performance[performance["measure"].isin(SUMMARY_MEASURES)]
+    rows = rows.sort_values(["effect_scale", "n"], kind="stable")
+    if estimands:
+        rows = rows[rows["estimand"].isin([*estimands, "cindex_harrell"])]
+    text = [f"{e:.3f} ({m:.3f})" if m == m else f"{e:.3f}" for e, m in zip(rows["estimate"], rows["mcse"], strict=True)]
+    wide = rows.assign(value=text).pivot_table(
+        index=["scenario", "method", "estimand"], columns="measure", values="value", aggfunc="first", sort=False
+    )
+    return wide[[m for m in SUMMARY_MEASURES if m in wide.columns]].reset_index()

@@ -17,11 +17,28 @@ def _save(fig: Figure, path: Path) -> Path:
     return atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight"))
 
 
+#: The grid axes other than n; a plot labels or splits by those that vary.
+VARIANT_AXES = ("effect_scale", "censoring", "departure")
+
+
+def _varying(table: pd.DataFrame) -> list[str]:
+    return [c for c in VARIANT_AXES if c in table and table[c].nunique() > 1]
+
+
+def _variant_label(values: dict[str, object]) -> str:
+    parts = {"effect_scale": "x{:g}", "censoring": "censoring {}", "departure": "{}"}
+    return ", ".join(parts[k].format(v) for k, v in values.items())
+
+
 def _lines(ax, table: pd.DataFrame, measure: str) -> None:  # noqa: ANN001
     rows = table[table["measure"] == measure]
-    for (method, estimand, scale), group in rows.groupby(["method", "estimand", "effect_scale"], sort=False):
+    varying = _varying(rows)
+    for keys, group in rows.groupby(["method", "estimand", *varying], sort=False):
+        method, estimand, *variant = keys
         group = group.sort_values("n")
-        label = f"{method}: {estimand}" + (f" (x{scale:g})" if rows["effect_scale"].nunique() > 1 else "")
+        label = f"{method}: {estimand}"
+        if varying:
+            label += f" ({_variant_label(dict(zip(varying, variant, strict=True)))})"
         ax.errorbar(
             group["n"], group["estimate"], yerr=1.96 * group["mcse"].fillna(0), marker="o", capsize=3, label=label
         )
@@ -61,14 +78,26 @@ def plot_power(performance: pd.DataFrame, estimands: list[str], path: Path) -> P
 
 
 def plot_cindex(replicates: pd.DataFrame, path: Path) -> Path | None:
-    """Validated Harrell C per model and n (boxplots), true C as crosses."""
+    """Validated Harrell C per model and n (boxplots), true C as crosses; one panel per variant."""
     rows = replicates[(replicates["estimand"] == "cindex_harrell") & replicates["converged"].astype(bool)]
     if rows.empty:
         return None
+    varying = _varying(rows)
+    panels = list(rows.groupby(varying, sort=False)) if varying else [((), rows)]
     sizes = sorted(rows["n"].unique())
     methods = list(dict.fromkeys(rows["method"]))
-    fig = Figure(figsize=(max(6, 1.2 * len(sizes) * len(methods)), 4))
-    ax = fig.subplots()
+    width = max(6, 1.2 * len(sizes) * len(methods))
+    fig = Figure(figsize=(width, 4 * len(panels)))
+    axes = np.atleast_1d(fig.subplots(len(panels), 1, squeeze=False)[:, 0])
+    for ax, (variant, panel) in zip(axes, panels, strict=True):
+        _cindex_panel(ax, panel, sizes, methods)
+        title = "Validated C by model and n"
+        keys = variant if isinstance(variant, tuple) else (variant,)
+        ax.set_title(title + (f" ({_variant_label(dict(zip(varying, keys, strict=True)))})" if varying else ""))
+    return _save(fig, path)
+
+
+def _cindex_panel(ax, rows: pd.DataFrame, sizes: list, methods: list[str]) -> None:  # noqa: ANN001
     width = 0.8 / len(methods)
     for j, method in enumerate(methods):
         positions = np.arange(len(sizes)) + (j - (len(methods) - 1) / 2) * width
@@ -82,6 +111,5 @@ def plot_cindex(replicates: pd.DataFrame, path: Path) -> Path | None:
         ax.plot(positions, truth, "x", color=color, label=f"{method} (x: mean true C)")
     ax.set_xticks(np.arange(len(sizes)), [str(n) for n in sizes])
     ax.axhline(0.5, color="grey", linewidth=1, linestyle="--")
-    ax.set(xlabel="n", ylabel="validated Harrell C", title="Validated C by model and n")
+    ax.set(xlabel="n", ylabel="validated Harrell C")
     ax.legend(fontsize=7)
-    return _save(fig, path)

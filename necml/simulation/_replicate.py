@@ -15,10 +15,10 @@ import numpy as np
 
 from necml.random import child_seed
 from necml.simulation._config import StudyConfig
-from necml.simulation._mechanism import Scenario, mechanism_for
+from necml.simulation._mechanism import Scenario, censoring_label, mechanism_for
 from necml.simulation._methods import run_method
 
-__all__ = ["ReplicateResult", "ReplicateTask", "run_replicate", "scenarios"]
+__all__ = ["ReplicateResult", "ReplicateTask", "run_replicate", "scenario_columns", "scenarios"]
 
 _METHOD_ERRORS = (ValueError, ArithmeticError, np.linalg.LinAlgError)
 
@@ -44,7 +44,24 @@ class ReplicateResult:
 
 def scenarios(study: StudyConfig) -> list[Scenario]:
     """The grid, in a fixed order."""
-    return [Scenario(n, s) for s in study.data.effect_scale for n in study.data.n]
+    data = study.data
+    return [
+        Scenario(n, scale, censoring_label(level), departure)
+        for departure in data.departure_names
+        for level in data.censoring
+        for scale in data.effect_scale
+        for n in data.n
+    ]
+
+
+def scenario_columns(scenario: Scenario) -> dict[str, object]:
+    """The grid coordinates a result row carries."""
+    return {
+        "n": scenario.n,
+        "effect_scale": scenario.effect_scale,
+        "censoring": scenario.censoring,
+        "departure": scenario.departure,
+    }
 
 
 def run_replicate(task: ReplicateTask) -> ReplicateResult:
@@ -52,7 +69,7 @@ def run_replicate(task: ReplicateTask) -> ReplicateResult:
     start = time.perf_counter()
     study, scenario = task.study, task.scenario
     seed = child_seed(np.random.SeedSequence(study.seed), scenario.key, task.replicate)
-    mech = mechanism_for(study.data.spec, scenario.effect_scale, study.data.endpoint)
+    mech = mechanism_for(study.data, scenario)
     frame = mech.sample(scenario.n, child_seed(seed, "data"))
     rows: list[dict[str, object]] = []
     for method in study.methods:
@@ -67,5 +84,5 @@ def run_replicate(task: ReplicateTask) -> ReplicateResult:
             ]
         rows += found
     for row in rows:
-        row.update(scenario=scenario.key, n=scenario.n, effect_scale=scenario.effect_scale, replicate=task.replicate)
+        row.update(scenario=scenario.key, **scenario_columns(scenario), replicate=task.replicate)
     return ReplicateResult(scenario.key, task.replicate, rows, time.perf_counter() - start)

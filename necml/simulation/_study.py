@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -21,7 +21,7 @@ from necml.exceptions import DataError
 from necml.markdown import markdown_table
 from necml.simulation._config import StudyConfig
 from necml.simulation._execute import execute
-from necml.simulation._performance import performance_table
+from necml.simulation._performance import performance_table, summary_table
 from necml.simulation._plots import plot_bias_coverage, plot_cindex, plot_power
 from necml.simulation._replicate import ReplicateResult, ReplicateTask, scenarios
 from necml.simulation._store import ReplicateStore
@@ -67,7 +67,8 @@ def check_study(config: StudyConfig) -> None:
     for method in config.methods:
         if method.kind == "model":
             load_model_config(method.config or "")
-    known = mechanism_for(config.data.spec, config.data.effect_scale[0], config.data.endpoint).term_names
+    variants = dict.fromkeys(replace(s, n=0) for s in scenarios(config))
+    known = [mechanism_for(config.data, v).term_names for v in variants][0]  # every variant must fit
     where = [(f"methods.{i}.terms", m.terms or []) for i, m in enumerate(config.methods)]
     for field, names in [*where, ("estimands", config.estimands or [])]:
         unknown = [t for t in names if t not in known]
@@ -101,13 +102,7 @@ def _write_products(config: StudyConfig, directory: Path, replicates: pd.DataFra
     plot_bias_coverage(performance, shown[:6], directory / "bias_coverage.png")
     plot_power(performance, shown[:6], directory / "power.png")
     plot_cindex(replicates, directory / "cindex.png")
-    measures = ["bias", "coverage", "power", "power_all", "failures", "mean", "true_c", "gap_to_true_c", "mean_rank"]
-    key = performance[performance["measure"].isin(measures)].sort_values(["effect_scale", "n"], kind="stable")
-    table = key.assign(value=[f"{e:.3f} ({m:.3f})" for e, m in zip(key["estimate"], key["mcse"], strict=True)])
-    wide = table.pivot_table(
-        index=["scenario", "method", "estimand"], columns="measure", values="value", aggfunc="first", sort=False
-    )
-    wide = wide[[m for m in measures if m in wide.columns]].reset_index()
+    wide = summary_table(performance)
     text = (
         f"# {config.name}\n\n{config.aims.strip()}\n\n{config.n_replicates} replicates per scenario, seed "
         f"{config.seed}; estimate (Monte-Carlo SE).\n\n" + markdown_table(wide.fillna("")) + "\n"

@@ -19,6 +19,7 @@ from necml.spec._cohort_spec import (
     TreatmentEffect,
     Variable,
 )
+from necml.spec._departures import DelayedEffect, Departure, NonlinearEffect, TreatmentInteraction
 from necml.spec._distributions import (
     BernoulliDist,
     BetaDist,
@@ -49,6 +50,8 @@ __all__ = [
     "CohortSpec",
     "Conflict",
     "Correlation",
+    "DelayedEffect",
+    "Departure",
     "Dependence",
     "Effect",
     "EndpointSpec",
@@ -56,6 +59,7 @@ __all__ = [
     "Landmark",
     "MedianRangeDist",
     "MedianTarget",
+    "NonlinearEffect",
     "NormalDist",
     "QuartilesDist",
     "ReferenceRange",
@@ -63,6 +67,7 @@ __all__ = [
     "ShareAbove",
     "Term",
     "TreatmentEffect",
+    "TreatmentInteraction",
     "Variable",
     "ZeroInflatedDist",
     "format_validation_error",

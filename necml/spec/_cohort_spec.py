@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from necml.spec._departures import Departure
 from necml.spec._distributions import (
     BernoulliDist,
     CategoricalDist,
@@ -14,9 +15,11 @@ from necml.spec._distributions import (
     Percent,
 )
 from necml.spec._provenance import Source
+from necml.spec._term import Term
 
 __all__ = [
     "Arm",
+    "Departure",
     "CohortSpec",
     "Conflict",
     "Correlation",
@@ -105,46 +108,6 @@ class Dependence(_Frozen):
     rank_correlations: list[Correlation] = Field(default_factory=list)
 
 
-class Term(_Frozen):
-    """A model term built from one variable; at most one contrast key is set.
-
-    ``per``: a continuous effect per ``per`` units; ``level``: that level vs all others;
-    ``above``: ``value > above``; ``at_least``: ``value >= at_least``; ``above_uln``:
-    ``value >`` the variable's reference ULN. None set: a binary variable's ``True``.
-    """
-
-    variable: str
-    per: float | None = Field(default=None, gt=0.0)
-    level: str | None = None
-    above: float | None = None
-    at_least: float | None = None
-    above_uln: bool | None = None
-
-    @model_validator(mode="after")
-    def _one_contrast(self) -> Term:
-        keys = [k for k in ("per", "level", "above", "at_least", "above_uln")
-                if getattr(self, k) is not None]
-        if len(keys) > 1:
-            raise ValueError(f"a term takes at most one contrast, but got {keys}")
-        return self
-
-    @property
-    def name(self) -> str:
-        """A column-safe name for the term, e.g. ``ecog_ge_2`` or ``ldh_gt_uln``."""
-        v = self.variable
-        if self.per is not None:
-            return v if self.per == 1 else f"{v}_per_{self.per:g}"
-        if self.level is not None:
-            return f"{v}_{self.level}"
-        if self.above is not None:
-            return f"{v}_gt_{self.above:g}"
-        if self.at_least is not None:
-            return f"{v}_ge_{self.at_least:g}"
-        if self.above_uln:
-            return f"{v}_gt_uln"
-        return v
-
-
 class _Ratio(_Frozen):
     hr: float = Field(gt=0.0)
     ci: tuple[float, float] | None = None
@@ -221,6 +184,13 @@ class FollowUp(_Frozen):
     median_follow_up_source: Source | None = None
     dropout: Literal["none", "calibrate"] | float = "none"
     dropout_source: Source | None = None
+    time_scale: float = Field(
+        default=1.0, gt=0.0, exclude_if=lambda v: v == 1.0,
+        description="multiplies every censoring time (> 1: longer follow-up than published); for scenarios",
+    )
+    uncensored: bool = Field(
+        default=False, exclude_if=lambda v: not v, description="no censoring at all; for scenarios"
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> FollowUp:
@@ -282,6 +252,7 @@ class CohortSpec(_Frozen):
     conflicts: list[Conflict] = Field(default_factory=list)
     calibration_seed: int = Field(default=20250101, ge=0)
     calibration_n: int = Field(default=40000, ge=1000)
+    departures: list[Departure] = Field(default_factory=list, exclude_if=lambda v: not v)
 
     @model_validator(mode="after")
     def _cross_references(self) -> CohortSpec:  # noqa: C901 - one flat list of checks
@@ -310,7 +281,28 @@ class CohortSpec(_Frozen):
                 self._check_term(f"outcomes.{ep}.effects.{i}.term", eff.term)
         if self.response is not None and set(self.response.arms) != arms:
             raise ValueError(f"response.arms must name every arm {sorted(arms)}")
+        self._check_departures(arms - set(controls))
         return self
+
+    def _check_departures(self, experimental: set[str]) -> None:
+        delayed: list[str] = []
+        for i, dep in enumerate(self.departures):
+            path = f"departures.{i}"
+            if dep.kind == "nonlinear":
+                var = self.variables.get(dep.variable)
+                if var is None or var.kind != "continuous":
+                    raise ValueError(f"{path}.variable: {dep.variable!r} is not a continuous variable of the spec")
+                if dep.log and var.bounds is not None and var.bounds[0] < 0:
+                    raise ValueError(f"{path}.log: {dep.variable!r} can be negative; set `log: false`")
+                continue
+            if dep.arm not in experimental:
+                raise ValueError(f"{path}.arm: {dep.arm!r} is not an experimental arm {sorted(experimental)}")
+            if dep.kind == "interaction":
+                self._check_term(f"{path}.term", dep.term)
+            elif dep.arm in delayed:
+                raise ValueError(f"{path}: arm {dep.arm!r} has more than one delayed effect")
+            else:
+                delayed.append(dep.arm)
 
     def _check_term(self, path: str, term: Term) -> None:
         var = self.variables.get(term.variable)

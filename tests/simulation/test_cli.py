@@ -39,6 +39,8 @@ def test_simulate_writes_performance_with_mcse_and_logs_a_study_run(tmp_path: Pa
         "scenario",
         "n",
         "effect_scale",
+        "censoring",
+        "departure",
         "method",
         "estimand",
         "measure",
