@@ -7,8 +7,9 @@ so the published medians still hold. A censoring level other than ``published`` 
 censoring time so the endpoint's censored share is met (see :func:`necml.cohort.with_censoring`).
 A departure adds non-linear effects, interactions or a delayed treatment effect to the spec
 (:mod:`necml.spec._departures`). The analysis design is built from the spec's own terms by the
-generator's function (:func:`necml.cohort.terms_frame`), plus one indicator per experimental arm
-(``arm_<name>``), so each coefficient's truth is known exactly.
+generator's function (:func:`necml.cohort.terms_frame`), plus the raw values of any variable a
+non-linear departure of the study acts on (e.g. ``nlr``, so that models can learn its shape), plus
+one indicator per experimental arm (``arm_<name>``), so each coefficient's truth is known exactly.
 
 Truth. For OS, the spec's log-HRs are the exact conditional effects. For PFS they are the
 effects of the progression hazard; where the death hazard exceeds it the generator clips the
@@ -88,6 +89,7 @@ class Mechanism:
     model: CohortModel
     endpoint: str
     truth: dict[str, float]  # term name -> true conditional log-HR (NaN where a departure removes it)
+    extra: tuple[str, ...] = ()  # raw variables the study's non-linear departures act on
 
     @property
     def term_names(self) -> list[str]:
@@ -101,6 +103,8 @@ class Mechanism:
             raise SpecError(f"{self.spec.name}: unknown term(s) {unknown}; the spec has {self.term_names}")
         effects = [e.term for e in self.spec.outcomes[self.endpoint].effects]
         columns = terms_frame(frame, effects, self.spec)
+        for variable in self.extra:
+            columns[variable] = pd.to_numeric(frame[variable], errors="coerce").astype(float)
         arm = frame["arm"].astype(str)
         for name in self.model.treatment_log_hr[self.endpoint]:
             columns[f"arm_{name}"] = (arm == name).astype(float)
@@ -114,7 +118,18 @@ class Mechanism:
         return generate_cohort(self.spec, n, seed=seed, allocation="exact")
 
 
-def _truth(spec: CohortSpec, model: CohortModel, endpoint: str) -> dict[str, float]:
+def _extra_variables(data: DataConfig, spec: CohortSpec) -> tuple[str, ...]:
+    """Variables of the study's non-linear departures that the spec's terms do not hold raw.
+
+    They join every scenario's design (so the models of all scenarios see the same covariates),
+    with true log-HR 0 where the variable has no effect beyond the spec's terms.
+    """
+    named = {e.term.name for e in spec.outcomes[data.endpoint].effects}
+    found = [d.variable for listed in data.departures.values() for d in listed if isinstance(d, NonlinearEffect)]
+    return tuple(v for v in dict.fromkeys(found) if v not in named)
+
+
+def _truth(spec: CohortSpec, model: CohortModel, endpoint: str, extra: tuple[str, ...]) -> dict[str, float]:
     nonlinear = {d.variable for d in spec.departures if isinstance(d, NonlinearEffect) and endpoint in d.endpoints}
     changed_arms = {d.arm for d in spec.departures if d.kind != "nonlinear" and endpoint in d.endpoints}
     effects = spec.outcomes[endpoint].effects
@@ -122,6 +137,7 @@ def _truth(spec: CohortSpec, model: CohortModel, endpoint: str) -> dict[str, flo
         e.term.name: np.nan if e.term.variable in nonlinear else float(b)
         for e, b in zip(effects, model.log_hr[endpoint], strict=True)
     }
+    truth |= {v: np.nan if v in nonlinear else 0.0 for v in extra}
     return truth | {
         f"arm_{a}": np.nan if a in changed_arms else float(b) for a, b in model.treatment_log_hr[endpoint].items()
     }
@@ -150,8 +166,9 @@ def mechanism_for(data: DataConfig, scenario: Scenario) -> Mechanism:
         model = fit_cohort_model(spec)
         if len(_CACHE) >= 32:
             _CACHE.pop(next(iter(_CACHE)))
-        truth = _truth(spec, model, data.endpoint)
-        _CACHE[key] = Mechanism(spec=spec, model=model, endpoint=data.endpoint, truth=truth)
+        extra = _extra_variables(data, spec)
+        truth = _truth(spec, model, data.endpoint, extra)
+        _CACHE[key] = Mechanism(spec=spec, model=model, endpoint=data.endpoint, truth=truth, extra=extra)
     return _CACHE[key]
 
 

@@ -30,50 +30,71 @@ def _variant_label(values: dict[str, object]) -> str:
     return ", ".join(parts[k].format(v) for k, v in values.items())
 
 
-def _lines(ax, table: pd.DataFrame, measure: str) -> None:  # noqa: ANN001
+def _panels(table: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """One (title suffix, rows) panel per combination of the varying grid axes."""
+    varying = _varying(table)
+    if not varying:
+        return [("", table)]
+    return [
+        (f" ({_variant_label(dict(zip(varying, keys if isinstance(keys, tuple) else (keys,), strict=True)))})", rows)
+        for keys, rows in table.groupby(varying, sort=False)
+    ]
+
+
+def _lines(ax, table: pd.DataFrame, measure: str, colors: dict[tuple[str, str], str]) -> None:  # noqa: ANN001
     rows = table[table["measure"] == measure]
-    varying = _varying(rows)
-    for keys, group in rows.groupby(["method", "estimand", *varying], sort=False):
-        method, estimand, *variant = keys
+    for (method, estimand), group in rows.groupby(["method", "estimand"], sort=False):
         group = group.sort_values("n")
-        label = f"{method}: {estimand}"
-        if varying:
-            label += f" ({_variant_label(dict(zip(varying, variant, strict=True)))})"
         ax.errorbar(
-            group["n"], group["estimate"], yerr=1.96 * group["mcse"].fillna(0), marker="o", capsize=3, label=label
+            group["n"], group["estimate"], yerr=1.96 * group["mcse"].fillna(0), marker="o", capsize=3,
+            label=f"{method}: {estimand}", color=colors[(method, estimand)],
         )
+    sizes = sorted(table["n"].unique())
     ax.set_xscale("log")
+    ax.set_xticks(sizes, [str(n) for n in sizes])
+    ax.minorticks_off()
     ax.set_xlabel("n (log scale)")
 
 
+def _colors(table: pd.DataFrame) -> dict[tuple[str, str], str]:
+    pairs = list(dict.fromkeys(zip(table["method"], table["estimand"], strict=True)))
+    return {pair: f"C{i % 10}" for i, pair in enumerate(pairs)}
+
+
 def plot_bias_coverage(performance: pd.DataFrame, estimands: list[str], path: Path) -> Path | None:
-    """Bias and coverage of the chosen estimands against n, +/- 1.96 MCSE."""
+    """Bias and coverage of the chosen estimands against n, +/- 1.96 MCSE; a row per variant."""
     table = performance[performance["estimand"].isin(estimands)]
     if not (table["measure"] == "bias").any():
         return None
-    fig = Figure(figsize=(11, 4))
-    left, right = fig.subplots(1, 2)
-    _lines(left, table, "bias")
-    left.axhline(0, color="grey", linewidth=1)
-    left.set(title="Bias of the log hazard ratio", ylabel="bias (+/- 1.96 MCSE)")
-    _lines(right, table, "coverage")
-    right.axhline(0.95, color="grey", linewidth=1, linestyle="--")
-    right.set(title="Coverage of the 95% CI", ylabel="coverage (+/- 1.96 MCSE)")
-    right.legend(fontsize=7, loc="lower right")
+    panels = _panels(table)
+    colors = _colors(table)
+    fig = Figure(figsize=(11, 4 * len(panels)), layout="constrained")
+    axes = fig.subplots(len(panels), 2, squeeze=False)
+    for (suffix, rows), (left, right) in zip(panels, axes, strict=True):
+        _lines(left, rows, "bias", colors)
+        left.axhline(0, color="grey", linewidth=1)
+        left.set(title="Bias of the log hazard ratio" + suffix, ylabel="bias (+/- 1.96 MCSE)")
+        _lines(right, rows, "coverage", colors)
+        right.axhline(0.95, color="grey", linewidth=1, linestyle="--")
+        right.set(title="Coverage of the 95% CI" + suffix, ylabel="coverage (+/- 1.96 MCSE)")
+        right.legend(fontsize=7, loc="lower right")
     return _save(fig, path)
 
 
 def plot_power(performance: pd.DataFrame, estimands: list[str], path: Path) -> Path | None:
-    """Power (rejection rate at alpha) of the chosen estimands against n."""
+    """Power (rejection rate at alpha) of the chosen estimands against n; a panel per variant."""
     table = performance[performance["estimand"].isin(estimands)]
     if not (table["measure"] == "power").any():
         return None
-    fig = Figure(figsize=(6, 4))
-    ax = fig.subplots()
-    _lines(ax, table, "power")
-    ax.axhline(0.8, color="grey", linewidth=1, linestyle="--")
-    ax.set(title="Power (rejection rate)", ylabel="power (+/- 1.96 MCSE)", ylim=(0, 1))
-    ax.legend(fontsize=7, loc="lower right")
+    panels = _panels(table)
+    colors = _colors(table)
+    fig = Figure(figsize=(6 * len(panels), 4), layout="constrained")
+    axes = fig.subplots(1, len(panels), squeeze=False)[0]
+    for (suffix, rows), ax in zip(panels, axes, strict=True):
+        _lines(ax, rows, "power", colors)
+        ax.axhline(0.8, color="grey", linewidth=1, linestyle="--")
+        ax.set(title="Power (rejection rate)" + suffix, ylabel="power (+/- 1.96 MCSE)", ylim=(0, 1))
+        ax.legend(fontsize=7, loc="lower right")
     return _save(fig, path)
 
 
@@ -82,18 +103,15 @@ def plot_cindex(replicates: pd.DataFrame, path: Path) -> Path | None:
     rows = replicates[(replicates["estimand"] == "cindex_harrell") & replicates["converged"].astype(bool)]
     if rows.empty:
         return None
-    varying = _varying(rows)
-    panels = list(rows.groupby(varying, sort=False)) if varying else [((), rows)]
+    panels = _panels(rows)
     sizes = sorted(rows["n"].unique())
     methods = list(dict.fromkeys(rows["method"]))
     width = max(6, 1.2 * len(sizes) * len(methods))
-    fig = Figure(figsize=(width, 4 * len(panels)))
-    axes = np.atleast_1d(fig.subplots(len(panels), 1, squeeze=False)[:, 0])
-    for ax, (variant, panel) in zip(axes, panels, strict=True):
+    fig = Figure(figsize=(width, 4 * len(panels)), layout="constrained")
+    axes = fig.subplots(len(panels), 1, squeeze=False)[:, 0]
+    for ax, (suffix, panel) in zip(axes, panels, strict=True):
         _cindex_panel(ax, panel, sizes, methods)
-        title = "Validated C by model and n"
-        keys = variant if isinstance(variant, tuple) else (variant,)
-        ax.set_title(title + (f" ({_variant_label(dict(zip(varying, keys, strict=True)))})" if varying else ""))
+        ax.set_title("Validated C by model and n" + suffix)
     return _save(fig, path)
 
 

@@ -59,6 +59,9 @@ def test_simulate_writes_performance_with_mcse_and_logs_a_study_run(tmp_path: Pa
     assert again.exit_code == 2 and "--resume" in again.output
 
 
+LATE = {"kind": "delayed_effect", "arm": "atezo_ep", "delay": 2.0, "source": "assumed: test"}
+
+
 def test_shipped_studies_validate() -> None:
     found = sorted((ROOT / "configs/studies").glob("*.yaml"))
     assert {p.stem for p in found} >= {"lcnec_power", "epnec_nlr_power", "model_benchmark"}
@@ -73,8 +76,13 @@ def test_shipped_studies_validate() -> None:
         ({"data": {**STUDY["data"], "n": [5]}}, r"data\s+.*every n must be >= 10"),
         ({"methods": [{"name": "m", "kind": "model"}]}, r"methods\.0\s+.*needs `config`"),
         ({"methods": [{"name": "c", "kind": "cox", "terms": ["nope"]}]}, r"unknown term\(s\) \['nope'\]"),
+        ({"data": {**STUDY["data"], "censoring": [1.2]}}, r"data\s+.*censoring level is 'published', 'none' or a share"),
+        ({"data": {**STUDY["data"], "departures": {"none": [LATE]}}}, r"departures: 'none' must be lower-case"),
+        ({"data": {**STUDY["data"], "departures": {"late": [LATE | {"delay": 40.0}]}}},
+         r"_late: calibration of the baselines failed: .*no treatment effect for 40 months"),
     ],
-    ids=["no-replicates", "small-n", "model-without-config", "unknown-term"],
+    ids=["no-replicates", "small-n", "model-without-config", "unknown-term", "bad-censoring", "departure-none",
+         "impossible-delay"],
 )
 def test_bad_study_exits_2_with_the_field_and_reason(tmp_path: Path, change: dict, message: str) -> None:
     path = tmp_path / "study.yaml"

@@ -41,6 +41,9 @@ def test_departed_terms_have_no_truth_and_the_others_keep_theirs() -> None:
     assert np.isnan(nonlinear.truth["nlr_gt_3"]) and np.isnan(delayed.truth["arm_atezo_ep"])
     assert nonlinear.truth["ldh_gt_uln"] == plain.truth["ldh_gt_uln"] == pytest.approx(np.log(1.6))
     assert delayed.truth["nlr_gt_3"] == plain.truth["nlr_gt_3"]
+    # the raw NLR joins every scenario's design: no effect beyond nlr_gt_3 in the spec, none true under the U
+    assert plain.truth["nlr"] == 0.0 and np.isnan(nonlinear.truth["nlr"])
+    assert list(plain.truth) == list(nonlinear.truth) == ["nlr_gt_3", "ldh_gt_uln", "nlr", "arm_atezo_ep"]
 
 
 def test_a_study_over_censoring_and_departures_reports_each_scenario(tmp_path: Path) -> None:
