@@ -76,7 +76,7 @@ def test_shipped_studies_validate() -> None:
         ({"data": {**STUDY["data"], "n": [5]}}, r"data\s+.*every n must be >= 10"),
         ({"methods": [{"name": "m", "kind": "model"}]}, r"methods\.0\s+.*needs `config`"),
         ({"methods": [{"name": "c", "kind": "cox", "terms": ["nope"]}]}, r"unknown term\(s\) \['nope'\]"),
-        ({"data": {**STUDY["data"], "censoring": [1.2]}}, r"data\s+.*censoring level is 'published', 'none' or a share"),
+        ({"data": {**STUDY["data"], "censoring": [1.2]}}, r"data\s+.*censoring level is 'published', 'none' or a"),
         ({"data": {**STUDY["data"], "departures": {"none": [LATE]}}}, r"departures: 'none' must be lower-case"),
         ({"data": {**STUDY["data"], "departures": {"late": [LATE | {"delay": 40.0}]}}},
          r"_late: calibration of the baselines failed: .*no treatment effect for 40 months"),
