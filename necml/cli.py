@@ -73,6 +73,9 @@ def validate(spec: SpecArg) -> None:
     out.print(f"[green]ok[/] {spec}: {s.title}")
     out.print("  arms: " + ", ".join(f"{a} (n={s.arms[a].n})" for a in s.arm_names))
     out.print(f"  variables: {len(s.variables)}; conflicts recorded: {len(s.conflicts)}")
+    for dep in s.departures:
+        detail = dep.model_dump(exclude={"kind", "source"}, mode="json")
+        out.print(escape(f"  departure from the paper's model: {dep.kind} {detail} ({dep.source})"))
     out.print(f"  spec hash: {spec_hash(s)}")
 
 

@@ -99,3 +99,13 @@ def test_fidelity_writes_report(tmp_path: Path) -> None:
     assert {p.name for p in folder.iterdir()} == {"fidelity.md", "fidelity.csv", "km.png"}
     md = (folder / "fidelity.md").read_text()
     assert "Residual conflicts" in md and "78.8" in md
+
+
+def test_validate_lists_the_departures_from_the_papers_model(tmp_path: Path) -> None:
+    text = Path(LCNEC).read_text() + (
+        "\ndepartures:\n  - {kind: delayed_effect, arm: ici_chemo, delay: 2.5, source: 'assumed: a test'}\n"
+    )
+    (tmp_path / "delayed.yaml").write_text(text)
+    result = runner.invoke(app, ["validate", str(tmp_path / "delayed.yaml")])
+    assert result.exit_code == 0, result.output
+    assert re.search(r"departure from the paper's model: delayed_effect .*'delay': 2\.5", result.output, re.S)
