@@ -158,8 +158,9 @@ def generate_cohort(
         "arm": pd.Categorical.from_codes(arms, categories=spec.arm_names),
         **covariates,
     })
-    eta_pfs = linear_predictor(frame, model, "pfs")
-    eta_os = linear_predictor(frame, model, "os")
+    terms: dict = {}
+    eta_pfs = linear_predictor(frame, model, "pfs", term_cache=terms)
+    eta_os = linear_predictor(frame, model, "os", term_cache=terms)
     t_pfs, t_os, pfs_u = sample_illness_death(
         eta_pfs, eta_os, model.calibration["pfs"].baseline, model.calibration["os"].baseline,
         np.random.default_rng(streams["transitions"]),
