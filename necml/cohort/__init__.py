@@ -7,6 +7,7 @@ censoring (:mod:`._censoring`) and calibration (:mod:`._calibrate`), wired by
 
 from necml.cohort._calibrate import EndpointCalibration, TargetCheck, marginal_survival
 from necml.cohort._censoring import Censoring
+from necml.cohort._departures import replaced_variables
 from necml.cohort._generate import allocate_arms, generate_cohort
 from necml.cohort._illness_death import Weibull
 from necml.cohort._model import CohortModel, fit_cohort_model, linear_predictor
@@ -25,6 +26,7 @@ __all__ = [
     "generate_cohort",
     "linear_predictor",
     "marginal_survival",
+    "replaced_variables",
     "scaled_spec",
     "term_values",
     "terms_frame",

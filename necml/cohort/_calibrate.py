@@ -27,7 +27,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import optimize
 
-from necml.cohort._illness_death import Weibull, pfs_cumulative_hazard
+from necml.cohort._illness_death import Weibull, pfs_cumulative_hazard, switched_cumulative_hazard
 from necml.spec import EndpointSpec
 
 __all__ = ["EndpointCalibration", "calibrate_delays", "calibrate_endpoints", "marginal_survival"]
@@ -219,24 +219,6 @@ def _refine_pfs(
     return Weibull(lam=float(np.exp(sol_x[0])), shape=float(np.exp(sol_x[1]))), at_bound
 
 
-def _switched_survival(
-    t: float, t0: float, early: tuple[FloatArray, FloatArray], late: tuple[FloatArray, FloatArray],
-    pfs: Weibull, os: Weibull, endpoint: str,
-) -> float:
-    """Marginal survival when the hazards switch from ``early`` to ``late`` (pfs, os) at ``t0``."""
-    before, after = min(t, t0), max(t, t0)
-    if endpoint == "os":
-        k = os.shape
-        h = os.lam * (np.exp(early[1]) * before**k + np.exp(late[1]) * (after**k - t0**k))
-    else:
-        h = (
-            pfs_cumulative_hazard(before, *early, pfs, os)
-            + pfs_cumulative_hazard(after, *late, pfs, os)
-            - pfs_cumulative_hazard(t0, *late, pfs, os)
-        )
-    return float(np.mean(np.exp(-h)))
-
-
 def calibrate_delays(
     calibration: dict[str, EndpointCalibration],
     specs: dict[str, EndpointSpec],
@@ -286,7 +268,9 @@ def calibrate_delays(
     def surv(endpoint: str, arm: str):  # noqa: ANN202 - t -> S(t)
         pair_early = (early["pfs"][arm], early["os"][arm])
         pair_late = (late["pfs"][arm], late["os"][arm])
-        return lambda t: _switched_survival(t, t0[arm], pair_early, pair_late, pfs, os, endpoint)
+        return lambda t: float(np.mean(np.exp(
+            -switched_cumulative_hazard(t, t0[arm], pair_early, pair_late, pfs, os, endpoint)
+        )))
 
     for endpoint in ("os", "pfs"):
         for arm, months in delays[endpoint].items():

@@ -71,7 +71,7 @@ def censoring_times(model: CohortModel, n: int, rng: np.random.Generator) -> NDA
     times = model.censoring.sample(n, rng)
     if follow_up.uncensored:
         return np.full(n, np.inf)
-    return times * follow_up.time_scale if follow_up.time_scale != 1.0 else times
+    return times * follow_up.time_scale  # exact at the default 1.0
 
 
 def _column_order(spec: CohortSpec, has_response: bool) -> list[str]:  # noqa: FBT001

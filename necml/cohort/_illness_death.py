@@ -34,6 +34,7 @@ __all__ = [
     "Weibull",
     "clipped_share",
     "pfs_cumulative_hazard",
+    "os_cumulative_hazard",
     "sample_illness_death",
     "switched_cumulative_hazard",
 ]
@@ -122,15 +123,32 @@ def _invert_pfs(e: FloatArray, a: FloatArray, b: FloatArray, kp: float, ko: floa
     return np.where(in_first, t_first, t_second)
 
 
-def switched_cumulative_hazard(
-    t: FloatArray | float, t0: FloatArray, early: FloatArray, late: FloatArray, late_at_t0: FloatArray
-) -> FloatArray:
-    """``H(t)`` of hazards that switch at ``t0``: ``early`` before, ``late`` (cumulative) after.
+def os_cumulative_hazard(t: FloatArray | float, eta_os: FloatArray, os: Weibull) -> FloatArray:
+    """Cumulative OS hazard ``lam * exp(eta_os) * t**k`` per patient."""
+    return os.lam * np.exp(eta_os) * np.asarray(t, dtype=float) ** os.shape
 
-    ``early`` is ``H_early(min(t, t0))``, ``late`` is ``H_late(max(t, t0))`` and ``late_at_t0`` is
-    ``H_late(t0)``, so the result is ``H_early(min(t, t0)) + H_late(max(t, t0)) - H_late(t0)``.
+
+def switched_cumulative_hazard(
+    t: FloatArray | float,
+    t0: FloatArray | float,
+    early: tuple[FloatArray, FloatArray],
+    late: tuple[FloatArray, FloatArray],
+    pfs: Weibull,
+    os: Weibull,
+    endpoint: str,
+) -> FloatArray:
+    """Cumulative hazard of ``endpoint`` when the predictors switch from ``early`` to ``late`` at ``t0``.
+
+    ``early`` and ``late`` are ``(eta_pfs, eta_os)`` pairs; the result is
+    ``H_early(min(t, t0)) + H_late(max(t, t0)) - H_late(t0)``.
     """
-    return early + late - late_at_t0
+
+    def cumulative(time: FloatArray | float, etas: tuple[FloatArray, FloatArray]) -> FloatArray:
+        if endpoint == "pfs":
+            return pfs_cumulative_hazard(time, *etas, pfs, os)
+        return os_cumulative_hazard(time, etas[1], os)
+
+    return cumulative(np.minimum(t, t0), early) + cumulative(np.maximum(t, t0), late) - cumulative(t0, late)
 
 
 def sample_illness_death(
@@ -192,20 +210,20 @@ def sample_illness_death(
     if switch is None:
         t_os_after = ((b * t_pfs**os.shape + e2) / b) ** (1.0 / os.shape)
     else:
-        t_os_after = _os_after_switch(t_pfs, e2, os.shape, t0, os.lam * np.exp(switch.eta_os),
-                                      os.lam * np.exp(eta_os))
+        t_os_after = _os_after_switch(t_pfs, e2, switch, (eta_pfs, eta_os), pfs, os)
     t_os = np.where(death_first, t_pfs, t_os_after)
     return t_pfs, t_os, -np.expm1(-e1)
 
 
 def _os_after_switch(
-    t_pfs: FloatArray, e2: FloatArray, k: float, t0: FloatArray, b_early: FloatArray, b_late: FloatArray
+    t_pfs: FloatArray, e2: FloatArray, switch: Switch, late: tuple[FloatArray, FloatArray], pfs: Weibull, os: Weibull
 ) -> FloatArray:
-    """Solve ``H_os(t) = H_os(t_pfs) + e2`` where the OS hazard switches at ``t0``."""
-    h_t0 = b_early * t0**k
-    target = switched_cumulative_hazard(
-        t_pfs, t0, b_early * np.minimum(t_pfs, t0) ** k, b_late * np.maximum(t_pfs, t0) ** k, b_late * t0**k
-    ) + e2
+    """Solve ``H_os(t) = H_os(t_pfs) + e2`` where the OS hazard switches at ``switch.time``."""
+    t0, k = switch.time, os.shape
+    early = (switch.eta_pfs, switch.eta_os)
+    b_early, b_late = os.lam * np.exp(switch.eta_os), os.lam * np.exp(late[1])
+    h_t0 = os_cumulative_hazard(t0, switch.eta_os, os)
+    target = switched_cumulative_hazard(t_pfs, t0, early, late, pfs, os, "os") + e2
     with np.errstate(invalid="ignore", divide="ignore"):
         early = (target / b_early) ** (1.0 / k)
         late = ((target - h_t0) / b_late + t0**k) ** (1.0 / k)

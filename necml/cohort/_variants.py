@@ -11,8 +11,8 @@ from typing import Literal
 
 import numpy as np
 
+from necml.cohort._censoring import fit_censoring
 from necml.cohort._generate import generate_cohort
-from necml.cohort._model import fit_cohort_model
 from necml.random import stream_rngs
 from necml.spec import CohortSpec, Departure
 
@@ -78,7 +78,7 @@ def with_censoring(spec: CohortSpec, endpoint: str, level: CensoringLevel, *, n:
     raw["follow_up"]["uncensored"] = True
     latent = generate_cohort(CohortSpec.model_validate(raw), n, seed=spec.calibration_seed)
     rng = np.random.default_rng(stream_rngs(spec.calibration_seed)["censoring"])
-    censor = fit_cohort_model(spec).censoring.sample(n, rng)
+    censor = fit_censoring(spec.follow_up)[0].sample(n, rng)
     ratio = latent[f"{endpoint}_months"].to_numpy(float) / censor
     raw["follow_up"]["uncensored"] = False
     raw["follow_up"]["time_scale"] = float(np.quantile(ratio, 1.0 - float(level)))

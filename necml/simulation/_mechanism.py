@@ -23,7 +23,8 @@ measured.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -32,6 +33,7 @@ from necml.cohort import (
     CohortModel,
     fit_cohort_model,
     generate_cohort,
+    replaced_variables,
     scaled_spec,
     terms_frame,
     with_censoring,
@@ -130,7 +132,7 @@ def _extra_variables(data: DataConfig, spec: CohortSpec) -> tuple[str, ...]:
 
 
 def _truth(spec: CohortSpec, model: CohortModel, endpoint: str, extra: tuple[str, ...]) -> dict[str, float]:
-    nonlinear = {d.variable for d in spec.departures if isinstance(d, NonlinearEffect) and endpoint in d.endpoints}
+    nonlinear = replaced_variables(spec, endpoint)
     changed_arms = {d.arm for d in spec.departures if d.kind != "nonlinear" and endpoint in d.endpoints}
     effects = spec.outcomes[endpoint].effects
     truth = {
@@ -143,9 +145,6 @@ def _truth(spec: CohortSpec, model: CohortModel, endpoint: str, extra: tuple[str
     }
 
 
-_CACHE: dict[tuple[str, str, Scenario], Mechanism] = {}
-
-
 def mechanism_for(data: DataConfig, scenario: Scenario) -> Mechanism:
     """The scenario's mechanism (fitted once per process and cached).
 
@@ -156,31 +155,28 @@ def mechanism_for(data: DataConfig, scenario: Scenario) -> Mechanism:
     scenario : Scenario
         The grid point (``n`` is not used).
     """
-    key = (data.model_dump_json(), data.endpoint, Scenario(0, scenario.effect_scale, scenario.censoring,
-                                                           scenario.departure))
-    if key not in _CACHE:
-        spec = scaled_spec(load_spec(data.spec), scenario.effect_scale)
-        if scenario.departure != "none":
-            spec = with_departures(spec, data.departures[scenario.departure], scenario.departure)
-        spec = with_censoring(spec, data.endpoint, censoring_level(scenario.censoring))
-        model = fit_cohort_model(spec)
-        if len(_CACHE) >= 32:
-            _CACHE.pop(next(iter(_CACHE)))
-        extra = _extra_variables(data, spec)
-        truth = _truth(spec, model, data.endpoint, extra)
-        _CACHE[key] = Mechanism(spec=spec, model=model, endpoint=data.endpoint, truth=truth, extra=extra)
-    return _CACHE[key]
+    return _mechanism(data.model_dump_json(), replace(scenario, n=0))
 
 
-_SAMPLES: dict[tuple[str, int, int, str], pd.DataFrame] = {}
+@lru_cache(maxsize=32)
+def _mechanism(data_json: str, variant: Scenario) -> Mechanism:
+    data = DataConfig.model_validate_json(data_json)  # the config as a string: a hashable cache key
+    spec = scaled_spec(load_spec(data.spec), variant.effect_scale)
+    if variant.departure != "none":
+        spec = with_departures(spec, data.departures[variant.departure], variant.departure)
+    spec = with_censoring(spec, data.endpoint, censoring_level(variant.censoring))
+    model = fit_cohort_model(spec)
+    extra = _extra_variables(data, spec)
+    truth = _truth(spec, model, data.endpoint, extra)
+    return Mechanism(spec=spec, model=model, endpoint=data.endpoint, truth=truth, extra=extra)
 
 
 def truth_sample(data: DataConfig, scenario: Scenario, n: int, entropy: int) -> pd.DataFrame:
     """A large independent sample of a scenario, for true C-indices (cached per process)."""
-    key = (data.model_dump_json(), n, entropy, scenario.key)
-    if key not in _SAMPLES:
-        if len(_SAMPLES) >= 8:
-            _SAMPLES.pop(next(iter(_SAMPLES)))
-        mechanism = mechanism_for(data, scenario)
-        _SAMPLES[key] = mechanism.sample(n, child_seed(np.random.SeedSequence(entropy), "truth", scenario.key))
-    return _SAMPLES[key]
+    return _truth_sample(data.model_dump_json(), scenario, n, entropy)
+
+
+@lru_cache(maxsize=8)
+def _truth_sample(data_json: str, scenario: Scenario, n: int, entropy: int) -> pd.DataFrame:
+    mechanism = _mechanism(data_json, replace(scenario, n=0))
+    return mechanism.sample(n, child_seed(np.random.SeedSequence(entropy), "truth", scenario.key))

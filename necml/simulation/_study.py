@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -67,8 +67,7 @@ def check_study(config: StudyConfig) -> None:
     for method in config.methods:
         if method.kind == "model":
             load_model_config(method.config or "")
-    variants = dict.fromkeys(replace(s, n=0) for s in scenarios(config))
-    known = [mechanism_for(config.data, v).term_names for v in variants][0]  # every variant must fit
+    known = [mechanism_for(config.data, s).term_names for s in scenarios(config)][0]  # every variant must fit
     where = [(f"methods.{i}.terms", m.terms or []) for i, m in enumerate(config.methods)]
     for field, names in [*where, ("estimands", config.estimands or [])]:
         unknown = [t for t in names if t not in known]
