@@ -123,7 +123,7 @@ def resolve_data(
     -------
     (frame, mapping, source)
     """
-    from necml.spec import load_config
+    from necml.config import load_config
 
     if str(data) == VETERANS:
         frame, found, source = load_veterans(), VETERANS_MAPPING, "veterans (scikit-survival)"

@@ -1,14 +1,17 @@
-"""Stage 5: metrics with stated definitions, small-sample validation, intervals and tuning."""
+"""Stage 5: metrics with stated definitions, small-sample validation, intervals and tuning.
 
-from necml.evaluation._auc import cumulative_dynamic_auc_at
-from necml.evaluation._brier import brier_scores, integrated_brier_score
-from necml.evaluation._calibration import calibration_table, plot_calibration
-from necml.evaluation._concordance import ConcordanceCounts, concordance_counts, harrell_c, uno_c
-from necml.evaluation._intervals import bootstrap_draws, metric_table, paired_comparisons
-from necml.evaluation._ipcw import CensoringKM
-from necml.evaluation._metrics import Metrics, MetricSettings, compute_metrics
-from necml.evaluation._resampling import ValidationResult, ValidationSettings, validate_model
-from necml.evaluation._studies import (
+Three jobs, three subpackages: :mod:`necml.evaluation.metrics` (what a prediction scores),
+:mod:`necml.evaluation.validation` (resampling protocols and intervals) and
+:mod:`necml.evaluation.tuning` (Optuna studies and journals). The names below are re-exported.
+"""
+
+from necml.evaluation.metrics._auc import cumulative_dynamic_auc_at
+from necml.evaluation.metrics._brier import brier_scores, integrated_brier_score
+from necml.evaluation.metrics._calibration import calibration_table, plot_calibration
+from necml.evaluation.metrics._concordance import ConcordanceCounts, concordance_counts, harrell_c, uno_c
+from necml.evaluation.metrics._ipcw import CensoringKM
+from necml.evaluation.metrics._metrics import Metrics, MetricSettings, compute_metrics
+from necml.evaluation.tuning._studies import (
     TPE_SETTINGS,
     StudyStore,
     open_study,
@@ -16,7 +19,9 @@ from necml.evaluation._studies import (
     sampler_description,
     trials_table,
 )
-from necml.evaluation._tuning import FitResult, ModelPlan, fit_model, fit_quietly, tuning_objective
+from necml.evaluation.tuning._tuning import FitResult, ModelPlan, fit_model, fit_quietly, tuning_objective
+from necml.evaluation.validation._intervals import bootstrap_draws, metric_table, paired_comparisons
+from necml.evaluation.validation._resampling import ValidationResult, ValidationSettings, validate_model
 
 __all__ = [
     "CensoringKM",

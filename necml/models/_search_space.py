@@ -79,6 +79,6 @@ class ModelConfig(BaseModel):
 
 def load_model_config(path: str | Path) -> ModelConfig:
     """Load ``configs/models/<model>.yaml``; errors name the file and field."""
-    from necml.spec import load_config
+    from necml.config import load_config
 
     return load_config(path, ModelConfig, what="model config")

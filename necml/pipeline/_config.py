@@ -111,6 +111,6 @@ class PipelineConfig(BaseModel):
 
 def load_pipeline(path: str | Path) -> PipelineConfig:
     """Load ``pipelines/<name>.yaml``; errors name the file and the dotted field."""
-    from necml.spec import load_config
+    from necml.config import load_config
 
     return load_config(path, PipelineConfig, what="pipeline config")

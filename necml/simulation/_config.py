@@ -147,6 +147,6 @@ class StudyConfig(BaseModel):
 
 def load_study(path: str | Path) -> StudyConfig:
     """Load ``configs/studies/<name>.yaml``; errors name the file and the dotted field."""
-    from necml.spec import load_config
+    from necml.config import load_config
 
     return load_config(path, StudyConfig, what="study config")

@@ -10,7 +10,7 @@ import optuna
 import pytest
 
 from necml.evaluation import StudyStore, fit_model, open_study, run_worker_trials, tuning_objective
-from necml.evaluation._studies import run_trials
+from necml.evaluation.tuning._studies import run_trials
 from necml.models import ModelConfig, load_model_config
 from tests.conftest import ROOT
 

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import yaml
 
-import necml.evaluation._tuning as tuning
+import necml.evaluation.tuning._tuning as tuning
 from necml.exceptions import DataError
 from necml.pipeline import invoke_pipeline, load_pipeline
 from tests.tracking.conftest import TINY

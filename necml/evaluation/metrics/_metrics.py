@@ -3,16 +3,16 @@
 Metric names and definitions (risk: higher = worse; times in months):
 
 ``cindex_harrell``
-    Harrell's C over all comparable pairs (see :mod:`necml.evaluation._concordance`).
+    Harrell's C over all comparable pairs (see :mod:`necml.evaluation.metrics._concordance`).
 ``cindex_uno_tau<T>``
     Uno's IPCW C truncated at tau = T (``MetricSettings.tau``), G from the training data.
 ``auc_<t>m``
     Cumulative/dynamic time-dependent AUC at t (Uno et al. 2007;
-    :mod:`necml.evaluation._auc`, which reproduces scikit-survival's ``cumulative_dynamic_auc``):
+    :mod:`necml.evaluation.metrics._auc`, which reproduces scikit-survival's ``cumulative_dynamic_auc``):
     cases T <= t with an event, controls T > t, IPCW-weighted.
 ``brier_<t>m``, ``ibs``
     Graf's Brier score at t and its integral over the grid divided by the grid's length
-    (:mod:`necml.evaluation._brier`).
+    (:mod:`necml.evaluation.metrics._brier`).
 
 The policy: a time-dependent metric at t is **undefined** (NaN, with the reason recorded in
 the ledger) when t is outside the test data's follow-up ``[min T, max T)``, when no test
@@ -28,10 +28,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from necml.evaluation._auc import cumulative_dynamic_auc_at
-from necml.evaluation._brier import brier_scores
-from necml.evaluation._concordance import harrell_c, uno_c
-from necml.evaluation._ipcw import CensoringKM
+from necml.evaluation.metrics._auc import cumulative_dynamic_auc_at
+from necml.evaluation.metrics._brier import brier_scores
+from necml.evaluation.metrics._concordance import harrell_c, uno_c
+from necml.evaluation.metrics._ipcw import CensoringKM
 
 __all__ = ["MetricSettings", "Metrics", "compute_metrics"]
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from necml.evaluation._ipcw import CensoringKM
+from necml.evaluation.metrics._ipcw import CensoringKM
 
 __all__ = ["cumulative_dynamic_auc_at"]
 

@@ -2,7 +2,7 @@
 
 Tuning is nested: it sees only the data it is given (an outer training fold or a bootstrap
 sample), scores each trial by the mean Harrell C over an inner stratified K-fold split, runs
-trials sequentially with a seeded TPE sampler (see :mod:`necml.evaluation._studies`), so a fixed
+trials sequentially with a seeded TPE sampler (see :mod:`necml.evaluation.tuning._studies`), so a fixed
 seed gives identical results, and refits the best parameters on all the data it was given. With a
 durable :class:`StudyStore` every resample's study is kept, and an interrupted tuning resumes.
 """
@@ -21,8 +21,8 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
 
 from necml.dataset import SurvivalData
-from necml.evaluation._concordance import harrell_c
-from necml.evaluation._studies import StudyStore, open_study, run_trials, trials_table
+from necml.evaluation.metrics._concordance import harrell_c
+from necml.evaluation.tuning._studies import StudyStore, open_study, run_trials, trials_table
 from necml.models import ModelConfig, make_model
 from necml.random import child_seed, int_seed
 

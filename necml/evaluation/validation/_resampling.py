@@ -29,8 +29,8 @@ import pandas as pd
 from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from necml.dataset import SurvivalData
-from necml.evaluation._metrics import Metrics, MetricSettings, compute_metrics
-from necml.evaluation._tuning import FitResult, ModelPlan, fit_model
+from necml.evaluation.metrics._metrics import Metrics, MetricSettings, compute_metrics
+from necml.evaluation.tuning._tuning import FitResult, ModelPlan, fit_model
 from necml.exceptions import DataError
 from necml.models import survival_at
 from necml.random import child_seed, int_seed

@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 
 from necml.dataset import SurvivalData
-from necml.evaluation._metrics import MetricSettings, compute_metrics
-from necml.evaluation._resampling import ValidationResult
+from necml.evaluation.metrics._metrics import MetricSettings, compute_metrics
+from necml.evaluation.validation._resampling import ValidationResult
 
 __all__ = ["bootstrap_draws", "metric_table", "paired_comparisons"]
 

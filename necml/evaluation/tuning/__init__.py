@@ -1,0 +1,27 @@
+"""Hyperparameter tuning: seeded, resumable Optuna studies nested inside each resample."""
+
+from necml.evaluation.tuning._studies import (
+    TPE_SETTINGS,
+    StudyStore,
+    open_study,
+    run_trials,
+    run_worker_trials,
+    sampler_description,
+    trials_table,
+)
+from necml.evaluation.tuning._tuning import FitResult, ModelPlan, fit_model, fit_quietly, tuning_objective
+
+__all__ = [
+    "TPE_SETTINGS",
+    "FitResult",
+    "ModelPlan",
+    "StudyStore",
+    "fit_model",
+    "fit_quietly",
+    "open_study",
+    "run_trials",
+    "run_worker_trials",
+    "sampler_description",
+    "trials_table",
+    "tuning_objective",
+]
