@@ -5,15 +5,19 @@ log relative hazard and its survival curves come from a Breslow baseline hazard 
 the training data. ``XGBAFTSurvival`` is an accelerated-failure-time model
 (``survival:aft``): right-censored times enter as intervals ``[t, inf)``, the survival curve
 is ``S(t | x) = 1 - F((log t - mu(x)) / sigma)`` for the chosen error distribution ``F``, and
-the risk score is minus the predicted time ``exp(mu(x))``.
+the risk score is minus the predicted time ``exp(mu(x))``. Boosting starts from the
+maximum-likelihood intercept of the censored AFT model without covariates (XGBoost does not fit
+it for ``survival:aft``: its margin would start at 0.5 whatever the time scale, so each fold's
+tuned learning rate would leave a different offset).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import xgboost as xgb
+from scipy.optimize import minimize_scalar
 from scipy.special import expit
-from scipy.stats import norm
+from scipy.stats import gumbel_l, logistic, norm
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted, validate_data
 from sksurv.base import SurvivalAnalysisMixin
@@ -21,7 +25,7 @@ from sksurv.functions import StepFunction
 from sksurv.linear_model.coxph import BreslowEstimator
 from sksurv.util import check_array_survival
 
-__all__ = ["XGBAFTSurvival", "XGBCoxSurvival"]
+__all__ = ["XGBAFTSurvival", "XGBCoxSurvival", "aft_intercept"]
 
 
 class _XGBSurvivalBase(SurvivalAnalysisMixin, BaseEstimator):
@@ -143,6 +147,37 @@ _AFT_SURVIVAL = {
 }
 
 
+#: log-density and log-survival of the standardised log-time error (XGBoost's "extreme" is the minimum Gumbel)
+_AFT_LOG = {
+    "normal": (norm.logpdf, norm.logsf),
+    "logistic": (logistic.logpdf, logistic.logsf),
+    "extreme": (gumbel_l.logpdf, gumbel_l.logsf),
+}
+
+
+def aft_intercept(time: np.ndarray, event: np.ndarray, distribution: str, sigma: float) -> float:
+    """Maximum-likelihood ``mu`` of ``log T = mu + sigma * W`` from right-censored data, sigma fixed.
+
+    Examples
+    --------
+    >>> t = np.array([1.0, 2.0, 4.0, 8.0])
+    >>> round(aft_intercept(t, np.ones(4, bool), "normal", 1.0), 6) == round(float(np.log(t).mean()), 6)
+    True
+    """
+    log_pdf, log_sf = _AFT_LOG[distribution]
+    log_t = np.log(np.asarray(time, dtype=float))
+    event = np.asarray(event, dtype=bool)
+
+    def negloglik(mu: float) -> float:
+        z = (log_t - mu) / sigma
+        return -float(log_pdf(z[event]).sum() + log_sf(z[~event]).sum())
+
+    centre = float(np.median(log_t))
+    spread = float(np.ptp(log_t)) + 10.0 * sigma
+    return float(minimize_scalar(negloglik, bounds=(centre - spread, centre + spread), method="bounded",
+                                 options={"xatol": 1e-10}).x)
+
+
 class XGBAFTSurvival(_XGBSurvivalBase):
     """Gradient-boosted accelerated-failure-time model (XGBoost ``survival:aft``).
 
@@ -212,6 +247,8 @@ class XGBAFTSurvival(_XGBSurvivalBase):
             "eval_metric": "aft-nloglik",
             "aft_loss_distribution": self.distribution,
             "aft_loss_distribution_scale": self.sigma,
+            # XGBoost's AFT margin is log(base_score): start from the censored MLE intercept
+            "base_score": float(np.exp(aft_intercept(time, event, self.distribution, self.sigma))),
         }
         self.booster_ = self._train(dmatrix, params)
         self.unique_times_ = np.unique(time[event])

@@ -81,6 +81,19 @@ class ValidationConfig(BaseModel):
     bootstrap: int = Field(default=100, ge=1)
     holdout_fraction: float = Field(default=0.3, gt=0, lt=1)
     ci_resamples: int = Field(default=200, ge=10)
+    intervals: Literal["fixed", "nested"] = Field(
+        default="fixed",
+        description="fixed: percentile intervals with the fitted models held fixed (always reported); "
+        "nested: also Bates-Hastie-Tibshirani nested-CV intervals that include refitting (cv only, "
+        "per-patient losses: Brier, IBS)",
+    )
+    nested_reps: int = Field(default=10, ge=1, description="nested-CV repetitions (K(K-1)/2 fits each)")
+
+    @model_validator(mode="after")
+    def _nested_needs_cv(self) -> ValidationConfig:
+        if self.intervals == "nested" and self.scheme != "cv":
+            raise ValueError(f"intervals: nested needs scheme: cv, got scheme: {self.scheme}")
+        return self
 
 
 class ModelEntry(BaseModel):
@@ -96,7 +109,8 @@ class PipelineConfig(BaseModel):
     """A whole pipeline: data -> validate -> prognostic analysis -> models -> tables and plots."""
 
     model_config = _FROZEN
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    # a name becomes a folder under --out: one safe path component, never "." or ".."
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,100}$")
     description: str = ""
     seed: int = Field(default=0, ge=0)
     data: DataSource
@@ -107,6 +121,12 @@ class PipelineConfig(BaseModel):
     validation: ValidationConfig = Field(default_factory=ValidationConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     models: list[ModelEntry] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _safe_name(self) -> PipelineConfig:
+        if set(self.name) == {"."}:
+            raise ValueError(f"name {self.name!r} is not a folder name: it would put the run's outputs over --out")
+        return self
 
 
 def load_pipeline(path: str | Path) -> PipelineConfig:

@@ -33,7 +33,8 @@ __all__ = ["write_outputs"]
 def _tables(result: PipelineResult) -> dict[str, pd.DataFrame]:
     per_fold = pd.concat([v.resamples.assign(model=k) for k, v in result.validations.items()], ignore_index=True)
     ledger = pd.DataFrame(
-        [{"model": k, **row} for k, v in result.validations.items() for row in v.ledger],
+        [{"model": "*", "repeat": -1, "fold": -1, "note": note} for note in result.notes]
+        + [{"model": k, **row} for k, v in result.validations.items() for row in v.ledger],
         columns=["model", "repeat", "fold", "note"],
     )
     undefined = per_fold[per_fold["note"].astype(str).str.len() > 0][["model", "repeat", "fold", "metric", "note"]]
@@ -51,8 +52,18 @@ def _tables(result: PipelineResult) -> dict[str, pd.DataFrame]:
         "ledger": pd.concat([ledger, undefined], ignore_index=True),
         "params": params,
         "calibration": calibration,
+        "calibration_summary": _calibration_summary(result),
         "trials": pd.concat(trials, ignore_index=True) if trials else pd.DataFrame(),
     }
+
+
+def _calibration_summary(result: PipelineResult) -> pd.DataFrame:
+    """Per model at the calibration landmark: slope, intercept, O/E, ICI, E50, E90, Emax (validated)."""
+    keys = ["at", "n", "events", "slope", "intercept", "oe", "ici", "e50", "e90", "emax", "note"]
+    return pd.DataFrame(
+        [{"model": name, **{k: getattr(c, k) for k in keys}} for name, c in result.calibration_curves.items()],
+        columns=["model", *keys],
+    )
 
 
 def _input_example(X: pd.DataFrame) -> pd.DataFrame:
@@ -107,8 +118,9 @@ def _record(result: PipelineResult, models: dict[str, str], extra: dict[str, obj
         "pipeline": result.config.name,
         "seed": result.config.seed,
         "seed_entropy": str(seed.entropy),
-        "seed_derivation": "numpy SeedSequence(seed); children by necml.random.child_seed(root, "
-        "'data' | 'model', <name> | 'intervals')",
+        "seed_derivation": "data: necml generate SPEC --n N --seed SEED (the seed itself); numpy "
+        "SeedSequence(seed), children by necml.random.child_seed(root, 'model', <name> | 'resamples' | "
+        "'intervals')",
         "data": {
             "kind": result.loaded.kind,
             "source": result.source,
@@ -147,7 +159,10 @@ def _write_all(result: PipelineResult, staging: Path, extra: dict[str, object]) 
     (staging / "pipeline.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False))
     plot_comparison(result.metrics, result.validations, staging / "model_comparison.png")
     if result.calibration:
-        plot_calibration(result.calibration, result.config.metrics.calibration_at, staging / "calibration.png")
+        plot_calibration(
+            result.calibration, result.config.metrics.calibration_at, staging / "calibration.png",
+            curves=result.calibration_curves,
+        )
     for name, validation in result.validations.items():
         final = validation.trials[validation.trials.get("resample", pd.Series()) == "final"]
         if len(final):

@@ -18,15 +18,19 @@ from necml.dataset import (
     resolve_data,
 )
 from necml.evaluation import (
+    CalibrationCurve,
     MetricSettings,
     ModelPlan,
     StudyStore,
     ValidationResult,
     ValidationSettings,
     bootstrap_draws,
+    calibration_curve,
     calibration_table,
     metric_table,
+    nested_cv_intervals,
     paired_comparisons,
+    resolve_settings,
     validate_model,
 )
 from necml.exceptions import DataError
@@ -72,6 +76,7 @@ class PipelineResult:
     metrics: pd.DataFrame
     comparisons: pd.DataFrame
     calibration: dict[str, pd.DataFrame]
+    calibration_curves: dict[str, CalibrationCurve] = field(default_factory=dict)
     fidelity: FidelityReport | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -101,8 +106,8 @@ def load_data(config: PipelineConfig, base: Path, *, data_file: Path | None = No
     if source.generate is not None:
         spec_path = _path(source.generate.spec, base)
         spec = load_spec(spec_path)
-        seed = child_seed(as_seed_sequence(config.seed), "data")
-        frame = generate_cohort(spec, source.generate.n, seed=seed)
+        # the pipeline's seed itself: `necml generate SPEC --n N --seed SEED` gives this cohort
+        frame = generate_cohort(spec, source.generate.n, seed=config.seed)
         return LoadedData(
             frame=frame,
             mapping=contract_mapping(frame),
@@ -118,15 +123,17 @@ def load_data(config: PipelineConfig, base: Path, *, data_file: Path | None = No
     return LoadedData(frame=frame, mapping=found, source=name, kind="file", file_path=file_path, mapping_path=mapping)
 
 
-def _settings(config: PipelineConfig) -> ValidationSettings:
+def _settings(config: PipelineConfig, data: SurvivalData) -> tuple[ValidationSettings, list[str]]:
+    """The validation settings, with tau and the IBS grid fixed once for this data set."""
     m, v = config.metrics, config.validation
-    metrics = MetricSettings(
+    asked = MetricSettings(
         landmarks=tuple(m.landmarks),
         tau=m.tau,
         grid_start=m.grid.start,
         grid_stop=m.grid.stop,
         grid_points=m.grid.points,
     )
+    metrics, notes = resolve_settings(asked, data.time, data.event)
     return ValidationSettings(
         scheme=v.scheme,
         folds=v.folds,
@@ -135,7 +142,7 @@ def _settings(config: PipelineConfig) -> ValidationSettings:
         holdout_fraction=v.holdout_fraction,
         ci_resamples=v.ci_resamples,
         metrics=metrics,
-    )
+    ), notes
 
 
 def _plans(config: PipelineConfig, base: Path, store: StudyStore) -> tuple[list[ModelPlan], dict[str, Path]]:
@@ -157,6 +164,51 @@ def _plans(config: PipelineConfig, base: Path, store: StudyStore) -> tuple[list[
     if len(set(names)) != len(names):
         raise DataError(f"each model may appear once in a pipeline, got {names}")
     return plans, files
+
+
+def _calibration(
+    validations: dict[str, ValidationResult], data: SurvivalData, settings: ValidationSettings, config: PipelineConfig
+) -> tuple[dict[str, pd.DataFrame], dict[str, CalibrationCurve]]:
+    """Risk-group tables and smoothed curves at the calibration landmark, on validated predictions."""
+    at = config.metrics.calibration_at
+    hits = np.flatnonzero(np.isclose(settings.metrics.times, at))
+    if not hits.size:
+        return {}, {}
+    tables, curves = {}, {}
+    for name, result in validations.items():
+        predicted = result.validated_survival[:, int(hits[0])]  # out-of-fold / out-of-bag, never apparent
+        time, event = data.time[result.rows], data.event[result.rows]
+        tables[name] = calibration_table(time, event, predicted, at, groups=config.metrics.calibration_groups)
+        curves[name] = calibration_curve(time, event, predicted, at)
+    return tables, curves
+
+
+def _with_nested(
+    metrics: pd.DataFrame,
+    plans: list[ModelPlan],
+    validations: dict[str, ValidationResult],
+    data: SurvivalData,
+    settings: ValidationSettings,
+    config: PipelineConfig,
+    root: np.random.SeedSequence,
+    shared: np.random.SeedSequence,
+) -> pd.DataFrame:
+    """``metrics`` with the nested-CV columns (``refit_*``) of every model."""
+    tables = []
+    for plan in plans:
+        estimates = validations[plan.name].estimates
+        table = nested_cv_intervals(
+            plan,
+            data,
+            folds=settings.folds,
+            reps=config.validation.nested_reps,
+            settings=settings.metrics,
+            cv_estimates=dict(zip(estimates["metric"], estimates["value"], strict=True)),
+            seed=child_seed(root, "model", plan.name, "nested"),
+            split_seed=shared,
+        )
+        tables.append(table.assign(model=plan.name))
+    return metrics.merge(pd.concat(tables, ignore_index=True), on=["model", "metric"], how="left")
 
 
 def study_prefix(config: PipelineConfig) -> str:
@@ -209,9 +261,13 @@ def run_pipeline(
 
         spec = load_spec(loaded.spec_path)
         fidelity = build_fidelity_report(spec, n=len(frame), seed=config.seed, frame=frame)
-    settings = _settings(config)
+    settings, notes = _settings(config, data)
     root = as_seed_sequence(config.seed)
-    validations = {p.name: validate_model(p, data, settings, child_seed(root, "model", p.name)) for p in plans}
+    shared = child_seed(root, "resamples")  # one set of splits / bootstrap samples for every model
+    validations = {
+        p.name: validate_model(p, data, settings, child_seed(root, "model", p.name), resample_seed=shared)
+        for p in plans
+    }
     draws = bootstrap_draws(
         validations,
         data,
@@ -220,21 +276,9 @@ def run_pipeline(
         seed=child_seed(root, "intervals"),
     )
     metrics = metric_table(validations, draws)
-    at = config.metrics.calibration_at
-    calibration = {}
-    for name, result in validations.items():
-        column = (
-            int(np.flatnonzero(np.isclose(settings.metrics.times, at))[0]) if at in settings.metrics.times else None
-        )
-        if column is not None:
-            predicted = np.nanmean(result.survival[:, :, column], axis=0)
-            calibration[name] = calibration_table(
-                data.time[result.rows],
-                data.event[result.rows],
-                predicted,
-                at,
-                groups=config.metrics.calibration_groups,
-            )
+    if config.validation.intervals == "nested":
+        metrics = _with_nested(metrics, plans, validations, data, settings, config, root, shared)
+    calibration, curves = _calibration(validations, data, settings, config)
     return PipelineResult(
         config=config,
         source=source,
@@ -248,5 +292,7 @@ def run_pipeline(
         metrics=metrics,
         comparisons=paired_comparisons(draws, metrics),
         calibration=calibration,
+        calibration_curves=curves,
         fidelity=fidelity,
+        notes=notes,
     )

@@ -15,10 +15,13 @@ from sksurv.util import Surv
 
 from necml.evaluation import (
     CensoringKM,
+    MetricSettings,
     brier_scores,
+    compute_metrics,
     cumulative_dynamic_auc_at,
     harrell_c,
     integrated_brier_score,
+    resolve_settings,
     uno_c,
 )
 
@@ -64,7 +67,9 @@ def test_uno_matches_sksurv(tau: float, stat_seed: int) -> None:
     e = rng.random(200) < 0.6
     risk = rng.normal(size=200) - 0.2 * t
     g = CensoringKM().fit(train_t, train_e)
-    ours = uno_c(t, e, risk, censoring_survival=g.survival(t), tau=tau)
+    # necml weights events by G(T_i-), scikit-survival by G(T_i): equal here (continuous times,
+    # no test event tied with a training censoring); ties are checked against R in tests/conformance
+    ours = uno_c(t, e, risk, censoring_survival=g.survival_left(t), tau=tau)
     theirs = concordance_index_ipcw(
         Surv.from_arrays(train_e, train_t), Surv.from_arrays(e, t), risk, tau=tau
     )[0]
@@ -131,3 +136,58 @@ def test_auc_matches_sksurv(quantile: float, stat_seed: int) -> None:
         Surv.from_arrays(train_e, train_t), Surv.from_arrays(e, t), risk, [at]
     )[0][0]
     assert ours == pytest.approx(theirs, abs=1e-12)
+
+
+def test_uno_and_auc_weight_events_by_left_limit_of_g_and_keep_events_at_tau() -> None:
+    # training: events at 1 and 3, censoring at 2 -> G(2-) = 1, G(2) = 1/2
+    g = CensoringKM().fit(np.array([1.0, 2.0, 3.0]), np.array([True, False, True]))
+    # test: events at 1 and 2 (tied with the training censoring), a censoring at 4
+    t, e, risk = np.array([1.0, 2.0, 4.0]), np.array([True, True, False]), np.array([1.0, 3.0, 2.0])
+    # Uno, tau = 2 (events at T <= tau count, as R's ymax): pairs (1,2) discordant, (1,4)
+    # discordant with weight 1/G(1-)^2 = 1; (2,4) concordant with 1/G(2-)^2 = 1 -> C = 1/3
+    # (with G(2) it would be 4 / 6)
+    c = uno_c(t, e, risk, censoring_survival=g.survival_left(t), tau=2.0)
+    assert c == pytest.approx(1 / 3)
+    # AUC(3): cases 1 (weight 1) and 2 (weight 1/G(2-) = 1), one control (risk 2): 1/2
+    assert cumulative_dynamic_auc_at(t, e, risk, 3.0, g) == pytest.approx(0.5)
+
+
+def test_compute_metrics_counts_reproduce_rank_metrics(stat_seed: int) -> None:
+    rng = np.random.default_rng(stat_seed)
+    n = 150
+    t, e = np.maximum(np.round(rng.exponential(10, n)), 1.0), rng.random(n) < 0.7
+    risk = np.round(rng.normal(size=n), 1)
+    settings, _ = resolve_settings(MetricSettings(), t, e)
+    surv = np.exp(-np.outer(np.exp(risk), settings.times) / 10)
+    m = compute_metrics(t[:100], e[:100], t[100:], e[100:], risk[100:], surv[100:], settings)
+    ranked = [k for k in m.values if k.startswith(("cindex", "auc")) and np.isfinite(m.values[k])]
+    assert ranked and set(ranked) == set(m.counts)
+    for name in ranked:
+        numerator, denominator = m.counts[name]
+        assert m.values[name] == numerator / denominator
+
+
+def test_settings_are_resolved_once_and_a_short_test_set_is_undefined_not_clipped() -> None:
+    t = np.array([2.0, 4.0, 6.0, 9.0, 12.0, 15.0, 18.0, 20.0])
+    e = np.array([True, True, False, True, True, False, True, False])
+    settings, notes = resolve_settings(MetricSettings(), t, e)
+    # the censoring KM is 0 at 20 (the last patient is censored): tau and the grid stop at 18
+    assert settings.tau == 18.0 and settings.grid_stop == 18.0 and settings.grid_points == 18
+    assert settings.names()[1] == "cindex_uno_tau18" and any("tau clipped" in n for n in notes)
+    assert any("landmark 24" in n for n in notes)
+    surv = np.full((t.size, settings.times.size), 0.5)
+    risk = -t
+    short = t <= 12  # a test set followed up to 12 months only
+    m = compute_metrics(t, e, t[short], e[short], risk[short], surv[short], settings)
+    assert np.isnan(m.values["cindex_uno_tau18"]) and "before tau=18" in m.notes["cindex_uno_tau18"]
+    assert np.isnan(m.values["ibs"]) and m.notes["ibs"].startswith("undefined")
+    assert np.isnan(m.values["auc_12m"]) and np.isnan(m.values["brier_24m"])
+    assert np.isfinite(m.values["auc_6m"]) and np.isfinite(m.values["brier_6m"])
+    full = compute_metrics(t, e, t, e, risk, surv, settings)
+    assert np.isfinite(full.values["cindex_uno_tau18"]) and np.isfinite(full.values["ibs"])
+    # the last patient has an event: the KM supports the whole follow-up, grid up to the last time
+    e[-1] = True
+    settings, _ = resolve_settings(MetricSettings(), t, e)
+    assert settings.tau == 20.0 and settings.grid_stop == 20.0
+    full = compute_metrics(t, e, t, e, risk, np.full((t.size, settings.times.size), 0.5), settings)
+    assert np.isfinite(full.values["cindex_uno_tau20"]) and np.isfinite(full.values["ibs"])

@@ -12,6 +12,7 @@ from necml.evaluation import (
     ModelPlan,
     ValidationSettings,
     compute_metrics,
+    resolve_settings,
     validate_model,
 )
 from necml.models import MODELS, load_model_config
@@ -65,8 +66,14 @@ def test_metric_policy_marks_times_beyond_follow_up_undefined() -> None:
     surv = np.full((4, settings.times.size), 0.5)
     m = compute_metrics(t, e, t, e, np.array([4.0, 3.0, 2.0, 1.0]), surv, settings)
     assert np.isnan(m.values["auc_10m"]) and "outside test follow-up" in m.notes["auc_10m"]
-    assert m.values["cindex_harrell"] == 1.0 and "clipped" in m.notes["cindex_uno_tau24"]
-    assert "grid clipped" in m.notes["ibs"] and np.isfinite(m.values["ibs"])
+    # a test set never gets its own tau or grid: what it cannot support is undefined, with the reason
+    assert m.values["cindex_harrell"] == 1.0 and np.isnan(m.values["cindex_uno_tau24"])
+    assert "before tau" in m.notes["cindex_uno_tau24"] and np.isnan(m.values["ibs"])
+    # tau and the grid are fixed once per data set, from all patients, and the clipping is said
+    resolved, notes = resolve_settings(settings, t, e)
+    assert resolved.tau <= 4.0 and resolved.grid.max() <= 4.0 and notes
+    m = compute_metrics(t, e, t, e, np.array([4.0, 3.0, 2.0, 1.0]), np.full((4, resolved.times.size), 0.5), resolved)
+    assert np.isfinite(m.values["ibs"]) and np.isfinite(m.values[f"cindex_uno_tau{resolved.tau:g}"])
 
 
 @pytest.mark.parametrize("scheme", ["cv", "bootstrap"])

@@ -83,8 +83,11 @@ def test_shipped_pipelines_validate() -> None:
         ),
         ({"endpoint": "pfs"}, r"unknown endpoint 'pfs'; this data has: os"),
         ({"covariates": ["karnofsky", "nope"]}, r"unknown covariate\(s\) nope"),
+        ({"name": "."}, r"name '\.' is not a folder name"),  # would have deleted --out
+        ({"name": ".."}, r"name '\.\.' is not a folder name"),
+        ({"validation": {"scheme": "bootstrap", "intervals": "nested"}}, r"intervals: nested needs scheme: cv"),
     ],
-    ids=["folds", "no-models", "two-sources", "endpoint", "covariate"],
+    ids=["folds", "no-models", "two-sources", "endpoint", "covariate", "dot-name", "dotdot-name", "nested-bootstrap"],
 )
 def test_bad_pipeline_exits_2_with_message_and_writes_nothing(
     tmp_path: Path, change: dict, message: str
@@ -141,3 +144,17 @@ def test_prognostic_cli_on_user_csv_with_mapping(tmp_path: Path) -> None:
     ]
     missing = runner.invoke(app, ["prognostic", str(csv), "--out", str(tmp_path / "p")])
     assert missing.exit_code == 2 and "pass a data mapping (--mapping)" in missing.output
+
+
+def test_generated_cohort_is_what_necml_generate_gives_for_the_recorded_seed(tmp_path: Path) -> None:
+    # the record says seed = config.seed: `necml generate SPEC --n N --seed SEED` must give the cohort
+    from necml.cohort import generate_cohort
+    from necml.pipeline import load_pipeline
+    from necml.pipeline._run import load_data
+    from necml.spec import load_spec
+
+    config = load_pipeline(ROOT / "pipelines" / "quickstart.yaml").model_copy(update={"seed": 7})
+    loaded = load_data(config, ROOT)
+    spec = load_spec(ROOT / config.data.generate.spec)
+    expected = generate_cohort(spec, config.data.generate.n, seed=7)
+    pd.testing.assert_frame_equal(loaded.frame, expected)

@@ -4,10 +4,12 @@ Graf et al. (1999): for a time t and predicted survival S_i(t),
 
     BS(t) = 1/n sum_i [ S_i(t)^2 1{T_i <= t, d_i = 1} / G(T_i-) + (1 - S_i(t))^2 1{T_i > t} / G(t) ]
 
-with G the censoring Kaplan-Meier from the *training* data, evaluated just before the event
-time (G(T_i-)). scikit-survival evaluates G at T_i, which differs when a censoring ties with
-the event. The integrated Brier score is the trapezoidal integral of BS(t) over the grid
-divided by its length, ``(t_max - t_min)``.
+with G the censoring Kaplan-Meier (from the *training* data). An event at T_i is observed iff
+C >= T_i, so it is weighted by the left limit G(T_i-); a control, still event-free at the
+grid time t, by G(t). This is ``riskRegression::Score``'s convention (``cens.model = "km"``,
+with predicted risk 1 - S); scikit-survival evaluates G at T_i, which differs when a
+censoring ties with the event. The integrated Brier score is the trapezoidal integral of
+BS(t) over the grid divided by its length, ``(t_max - t_min)``.
 """
 
 from __future__ import annotations
@@ -17,7 +19,41 @@ from numpy.typing import NDArray
 
 from necml.evaluation.metrics._ipcw import CensoringKM
 
-__all__ = ["brier_scores", "integrated_brier_score"]
+__all__ = ["brier_losses", "brier_scores", "integrated_brier_score"]
+
+
+def brier_losses(
+    time: NDArray, event: NDArray, survival: NDArray, grid: NDArray, censoring: CensoringKM
+) -> NDArray[np.float64]:
+    """Each patient's IPCW-weighted Brier loss at each grid time; their mean is :func:`brier_scores`.
+
+    Parameters
+    ----------
+    time, event : numpy.ndarray
+        Test follow-up and event indicator, shape ``(n,)``.
+    survival : numpy.ndarray
+        Predicted S_i(t), shape ``(n, len(grid))``.
+    grid : numpy.ndarray
+        Times.
+    censoring : CensoringKM
+        G fitted on the training data.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(n, len(grid))``: ``S_i(t)^2 / G(T_i-)`` for an event by t,
+        ``(1 - S_i(t))^2 / G(t)`` for a patient event-free after t, 0 for one censored by t.
+    """
+    time = np.asarray(time, dtype=float)[:, None]
+    event = np.asarray(event, dtype=bool)[:, None]
+    grid = np.asarray(grid, dtype=float)[None, :]
+    survival = np.asarray(survival, dtype=float)
+    died = (time <= grid) & event
+    alive = time > grid
+    g_event = censoring.survival_left(time[:, 0])[:, None]
+    g_grid = censoring.survival(grid[0])[None, :]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(died, survival**2 / g_event, 0.0) + np.where(alive, (1.0 - survival) ** 2 / g_grid, 0.0)
 
 
 def brier_scores(
@@ -48,18 +84,7 @@ def brier_scores(
     ...                    np.array([[0.2], [0.9]]), np.array([1.5]), g)[0])
     0.025
     """
-    time = np.asarray(time, dtype=float)[:, None]
-    event = np.asarray(event, dtype=bool)[:, None]
-    grid = np.asarray(grid, dtype=float)[None, :]
-    died = (time <= grid) & event
-    alive = time > grid
-    g_event = censoring.survival_left(time[:, 0])[:, None]
-    g_grid = censoring.survival(grid[0])[None, :]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        terms = np.where(died, survival**2 / g_event, 0.0) + np.where(
-            alive, (1.0 - survival) ** 2 / g_grid, 0.0
-        )
-    return terms.mean(axis=0)
+    return brier_losses(time, event, survival, grid, censoring).mean(axis=0)
 
 
 def integrated_brier_score(

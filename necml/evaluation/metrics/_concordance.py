@@ -7,9 +7,16 @@ Definitions (risk scores: higher = worse throughout):
   time are not comparable.
 * It is **concordant** when ``risk_i > risk_j``; tied risks count 1/2.
 * **Harrell's C** = (concordant + ties / 2) / comparable.
-* **Uno's C** weights each pair by ``w_i = 1 / G(T_i)^2`` and keeps only ``T_i < tau``, where
-  ``G`` is the Kaplan-Meier estimate of the censoring distribution on the *training* data,
-  evaluated at ``T_i`` (right-continuous, as scikit-survival's ``concordance_index_ipcw``).
+* **Uno's C** weights each pair by ``w_i = 1 / G(T_i-)^2`` and keeps only ``T_i <= tau``,
+  where ``G`` is the Kaplan-Meier estimate of the censoring distribution on the *training*
+  data, evaluated just before ``T_i``: an event at T_i is observed iff C >= T_i, so a
+  censoring tied with it does not count against it. This is R's
+  ``concordance(Surv(time, status) ~ risk, reverse = TRUE, timewt = "n/G2", ymax = tau)``
+  (whose G is fitted on the data it scores); scikit-survival's ``concordance_index_ipcw``
+  uses G(T_i) and ``T_i < tau``, which differ only at ties.
+
+The pair definitions are R's ``survival::concordance`` (with ``reverse = TRUE``: higher
+risk = shorter survival), whose ``tied.y`` pairs (events tied in time) are not comparable.
 
 The algorithm: sort by time (events before censorings at a tied time, tied events by
 decreasing risk), so each event's comparable partners are exactly the patients after it
@@ -26,7 +33,7 @@ from numpy.typing import NDArray
 
 from necml.exceptions import DataError
 
-__all__ = ["ConcordanceCounts", "concordance_counts", "harrell_c", "uno_c"]
+__all__ = ["ConcordanceCounts", "concordance_counts", "harrell_c", "uno_c", "uno_counts"]
 
 
 class ConcordanceCounts(tuple):
@@ -134,6 +141,19 @@ def harrell_c(time: NDArray, event: NDArray, risk: NDArray) -> float:
     return concordance_counts(time, event, risk).c
 
 
+def uno_counts(
+    time: NDArray, event: NDArray, risk: NDArray, *, censoring_survival: NDArray, tau: float
+) -> ConcordanceCounts:
+    """Uno's weighted pair counts truncated at ``tau`` (parameters as :func:`uno_c`)."""
+    g = np.asarray(censoring_survival, dtype=float)
+    keep = np.asarray(event, bool) & (np.asarray(time, dtype=float) <= tau)
+    if (g[keep] <= 0).any():
+        raise DataError("the censoring survival is 0 before tau; choose a smaller tau")
+    weights = np.zeros(g.size)
+    weights[keep] = 1.0 / g[keep] ** 2
+    return concordance_counts(time, event, risk, weights)
+
+
 def uno_c(
     time: NDArray, event: NDArray, risk: NDArray, *, censoring_survival: NDArray, tau: float
 ) -> float:
@@ -144,14 +164,14 @@ def uno_c(
     time, event, risk : numpy.ndarray
         Test data and risk score (higher = worse).
     censoring_survival : numpy.ndarray
-        ``G(T_i)`` for every test patient, from the training data's censoring KM.
+        ``G(T_i-)`` for every test patient (``CensoringKM.survival_left(time)``), from the
+        training data's censoring KM.
     tau : float
-        Truncation time: only events before ``tau`` are the earlier member of a pair.
+        Truncation time: only events at ``T_i <= tau`` are the earlier member of a pair.
+
+    Returns
+    -------
+    float
+        NaN without comparable pairs.
     """
-    g = np.asarray(censoring_survival, dtype=float)
-    keep = np.asarray(event, bool) & (np.asarray(time) < tau)
-    if (g[keep] <= 0).any():
-        raise DataError("the censoring survival is 0 before tau; choose a smaller tau")
-    weights = np.zeros(g.size)
-    weights[keep] = 1.0 / g[keep] ** 2
-    return concordance_counts(time, event, risk, weights).c
+    return uno_counts(time, event, risk, censoring_survival=censoring_survival, tau=tau).c

@@ -36,10 +36,15 @@ __all__ = [
     "run_trials",
     "run_worker_trials",
     "sampler_description",
+    "search_kind",
+    "startup_trials",
     "trials_table",
 ]
 
 #: TPE settings, fixed explicitly (optuna 5 changed several defaults) and logged with each run.
+#: ``n_startup_trials`` is the most random start-up trials; a study of ``n`` trials uses
+#: :func:`startup_trials` (half of them, at least 1, at most this), so a small budget still
+#: gets model-based proposals instead of being random search under TPE's name.
 TPE_SETTINGS: dict[str, object] = {
     "n_startup_trials": 10,
     "n_ei_candidates": 24,
@@ -84,8 +89,30 @@ def _storage(location: str) -> optuna.storages.BaseStorage:
     return optuna.storages.journal.JournalStorage(backend)
 
 
-def _sampler(seed: np.random.SeedSequence, *keys: str | int) -> optuna.samplers.TPESampler:
-    return optuna.samplers.TPESampler(seed=int_seed(child_seed(seed, "sampler", *keys)), **TPE_SETTINGS)
+def startup_trials(n_trials: int) -> int:
+    """Random start-up trials of a TPE study of ``n_trials``: ``ceil(n/2)``, between 1 and 10.
+
+    Examples
+    --------
+    >>> [startup_trials(n) for n in (1, 3, 4, 20, 50)]
+    [1, 2, 2, 10, 10]
+    """
+    return int(min(int(TPE_SETTINGS["n_startup_trials"]), max(1, -(-n_trials // 2))))
+
+
+def search_kind(n_trials: int) -> str:
+    """What a budget of ``n_trials`` is: random search when no trial is model-based."""
+    start = startup_trials(n_trials)
+    if n_trials <= start:
+        return f"random search ({n_trials} trials)"
+    return f"TPE ({start} random start-up trials, then {n_trials - start} model-based)"
+
+
+def _sampler(seed: np.random.SeedSequence, *keys: str | int, n_trials: int | None = None) -> optuna.samplers.TPESampler:
+    settings = dict(TPE_SETTINGS)
+    if n_trials is not None:
+        settings["n_startup_trials"] = startup_trials(n_trials)
+    return optuna.samplers.TPESampler(seed=int_seed(child_seed(seed, "sampler", *keys)), **settings)
 
 
 def open_study(store: StudyStore, name: str, seed: np.random.SeedSequence) -> optuna.Study:
@@ -129,7 +156,7 @@ def run_trials(
     for stale in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
         study.tell(stale.number, state=optuna.trial.TrialState.FAIL)
     while (done := len(study.get_trials(deepcopy=False, states=_FINISHED))) < n_trials:
-        study.sampler = _sampler(seed, done)
+        study.sampler = _sampler(seed, done, n_trials=n_trials)
         _one_trial(study, objective)
 
 
@@ -142,7 +169,7 @@ def run_worker_trials(
 ) -> None:
     """Run exactly ``n_trials`` trials of a study that other processes may tune at the same time."""
     for i in range(n_trials):
-        study.sampler = _sampler(seed, "worker", worker, i)
+        study.sampler = _sampler(seed, "worker", worker, i, n_trials=n_trials)
         _one_trial(study, objective)
 
 
@@ -174,5 +201,6 @@ def sampler_description() -> dict[str, object]:
         "sampler": "TPESampler",
         "optuna": optuna.__version__,
         **TPE_SETTINGS,
+        "n_startup_trials": "ceil(n_trials / 2), between 1 and 10 (startup_trials)",
         "seeding": "reseeded per trial from the study seed and the finished-trial count",
     }

@@ -1,7 +1,9 @@
 """Fitting a model of the zoo, with optional Optuna tuning on the training data only.
 
 Tuning is nested: it sees only the data it is given (an outer training fold or a bootstrap
-sample), scores each trial by the mean Harrell C over an inner stratified K-fold split, runs
+sample), scores each trial by Harrell's C over an inner stratified K-fold split, counting only
+pairs inside an inner test fold, summed over folds (the estimator the outer validation reports;
+a mean of per-fold C weights a fold of 3 comparable pairs like one of 300), runs
 trials sequentially with a seeded TPE sampler (see :mod:`necml.evaluation.tuning._studies`), so a fixed
 seed gives identical results, and refits the best parameters on all the data it was given. With a
 durable :class:`StudyStore` every resample's study is kept, and an interrupted tuning resumes.
@@ -21,7 +23,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
 
 from necml.dataset import SurvivalData
-from necml.evaluation.metrics._concordance import harrell_c
+from necml.evaluation.metrics._concordance import concordance_counts
 from necml.evaluation.tuning._studies import StudyStore, open_study, run_trials, trials_table
 from necml.models import ModelConfig, make_model
 from necml.random import child_seed, int_seed
@@ -70,22 +72,22 @@ def _inner_c(
     split = StratifiedKFold(
         plan.inner_folds, shuffle=True, random_state=int_seed(child_seed(seed, "inner"))
     )
-    scores = []
+    agree, comparable = 0.0, 0.0
     for train, test in split.split(data.X, data.event):
         model = make_model(
             plan.name, data.X, data.types, params=params, random_state=int_seed(seed)
         )
         fit_quietly(model, data.subset(train))
-        scores.append(
-            harrell_c(data.time[test], data.event[test], model.predict(data.X.iloc[test]))
-        )
-    return float(np.nanmean(scores))
+        counts = concordance_counts(data.time[test], data.event[test], model.predict(data.X.iloc[test]))
+        agree += counts[0] + 0.5 * counts[1]
+        comparable += counts[2]
+    return agree / comparable if comparable > 0 else float("nan")
 
 
 def tuning_objective(
     plan: ModelPlan, data: SurvivalData, seed: np.random.SeedSequence
 ) -> Callable[[optuna.Trial], float]:
-    """The objective a trial maximises: mean inner-CV Harrell C of the suggested parameters.
+    """The objective a trial maximises: inner-CV Harrell C (pairs within inner folds) of the parameters.
 
     A failed fit or an undefined C prunes the trial (it counts as finished, not as a failure).
     """

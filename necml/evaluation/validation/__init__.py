@@ -1,13 +1,22 @@
 """Small-sample validation: resampling protocols and the intervals around their estimates."""
 
-from necml.evaluation.validation._intervals import bootstrap_draws, metric_table, paired_comparisons
-from necml.evaluation.validation._resampling import ValidationResult, ValidationSettings, validate_model
+from necml.evaluation.validation._intervals import INTERVAL, bootstrap_draws, metric_table, paired_comparisons
+from necml.evaluation.validation._nested import NESTED_COLUMNS, nested_cv_intervals, patient_losses
+from necml.evaluation.validation._pooling import is_rank_metric, pooled_metrics
+from necml.evaluation.validation._resampling import ValidationResult, ValidationSettings, cv_splits, validate_model
 
 __all__ = [
+    "INTERVAL",
+    "NESTED_COLUMNS",
     "ValidationResult",
     "ValidationSettings",
     "bootstrap_draws",
+    "cv_splits",
+    "is_rank_metric",
     "metric_table",
+    "nested_cv_intervals",
     "paired_comparisons",
+    "patient_losses",
+    "pooled_metrics",
     "validate_model",
 ]

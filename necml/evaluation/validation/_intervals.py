@@ -1,15 +1,20 @@
 """Bootstrap confidence intervals for every metric, and paired comparisons of two models.
 
-The validated predictions (pooled out-of-fold for ``cv``, apparent for ``bootstrap``, test
-for ``holdout``) are resampled by patient: each draw resamples the same patients for every
-model, so differences between models are *paired*. A draw recomputes each metric (averaged
-over CV repeats) with the censoring KM of the resampled patients. The interval is the
-percentile interval of the draws; for the optimism-corrected ``bootstrap`` scheme it is the
-apparent metric's interval shifted by the estimated optimism. The paired p-value is twice
-the smaller share of draws on either side of a zero difference.
+The validated predictions (out-of-fold for ``cv``, apparent for ``bootstrap``, test for
+``holdout``) are resampled by patient: each draw resamples the same patients for every model,
+so differences between models are *paired*. A draw recomputes each metric with the estimator
+of the point estimate (for ``cv``: rank metrics from pairs inside a test fold, absolute ones
+pooled, averaged over repeats; :mod:`necml.evaluation.validation._pooling`) and the censoring
+KM of the resampled patients. For the optimism-corrected ``bootstrap`` scheme each draw of a
+model is shifted by that model's estimated optimism, so a draw is a draw of the corrected
+metric. The interval is the percentile interval of the draws; a difference between two models,
+its interval and its paired p-value (twice the smaller share of draws on either side of zero)
+all describe the same quantity, the difference of the reported values.
 
-These intervals describe the uncertainty of the evaluation given the fitted models; the
-variation from refitting on other training samples is shown by the per-fold distribution.
+**What these intervals are**: the fitted models are held fixed. They show how much the
+evaluation would move on other patients scored by the same models, not how much the models
+would change if refitted on other training samples (the ``interval`` column of ``metrics.csv``
+says so); the refitting variation shows in the per-fold distribution.
 """
 
 from __future__ import annotations
@@ -20,10 +25,14 @@ import numpy as np
 import pandas as pd
 
 from necml.dataset import SurvivalData
-from necml.evaluation.metrics._metrics import MetricSettings, compute_metrics
+from necml.evaluation.metrics._metrics import MetricSettings
+from necml.evaluation.validation._pooling import pooled_metrics
 from necml.evaluation.validation._resampling import ValidationResult
 
-__all__ = ["bootstrap_draws", "metric_table", "paired_comparisons"]
+#: What the ``ci_low``/``ci_high`` of :func:`metric_table` are.
+INTERVAL = "percentile, patients resampled with the fitted models held fixed"
+
+__all__ = ["INTERVAL", "bootstrap_draws", "metric_table", "paired_comparisons"]
 
 
 def _draw(
@@ -31,16 +40,27 @@ def _draw(
 ) -> dict[str, float]:
     values: dict[str, list[float]] = {}
     rows = result.rows[idx]
+    labels = result.fold_labels
     for r in range(result.risk.shape[0]):
-        risk, surv = result.risk[r, idx], result.survival[r, idx]
+        risk, surv, folds = result.risk[r, idx], result.survival[r, idx], labels[r, idx]
         ok = np.isfinite(risk)
         t, e = data.time[rows][ok], data.event[rows][ok]
         if not e.any():
             continue
-        m = compute_metrics(t, e, t, e, risk[ok], surv[ok], settings)
-        for k, v in m.values.items():
+        got, _ = pooled_metrics(t, e, risk[ok], surv[ok], folds[ok], settings)
+        for k, v in got.items():
             values.setdefault(k, []).append(v)
-    return {k: float(np.nanmean(v)) if np.isfinite(v).any() else np.nan for k, v in values.items()}
+    shift = _optimism(result)
+    return {
+        k: (float(np.nanmean(v)) - shift.get(k, 0.0)) if np.isfinite(v).any() else np.nan
+        for k, v in values.items()
+    }
+
+
+def _optimism(result: ValidationResult) -> dict[str, float]:
+    if "optimism" not in result.estimates:
+        return {}
+    return dict(zip(result.estimates["metric"], result.estimates["optimism"].fillna(0.0), strict=True))
 
 
 def bootstrap_draws(
@@ -69,18 +89,19 @@ def bootstrap_draws(
 
 
 def metric_table(results: dict[str, ValidationResult], draws: pd.DataFrame) -> pd.DataFrame:
-    """``model, metric, value, ci_low, ci_high, validation, undefined_draws`` for every model and metric."""
+    """``model, metric, value, ci_low, ci_high, validation, estimator, interval, undefined_draws``.
+
+    ``estimator`` says which estimate ``value`` is (e.g. pairs within test folds), ``interval``
+    what the CI is (:data:`INTERVAL`).
+    """
     out = []
     for name, result in results.items():
-        shift = result.estimates.set_index("metric").get("optimism")
         for row in result.estimates.itertuples():
             got = draws[(draws["model"] == name) & (draws["metric"] == row.metric)][
                 "value"
             ].to_numpy()
             finite = got[np.isfinite(got)]
             low, high = np.quantile(finite, [0.025, 0.975]) if finite.size else (np.nan, np.nan)
-            if shift is not None:
-                low, high = low - shift[row.metric], high - shift[row.metric]
             out.append(
                 {
                     "model": name,
@@ -89,6 +110,8 @@ def metric_table(results: dict[str, ValidationResult], draws: pd.DataFrame) -> p
                     "ci_low": low,
                     "ci_high": high,
                     "validation": _describe(result),
+                    "estimator": result.estimator(row.metric),
+                    "interval": INTERVAL,
                     "undefined_draws": int(got.size - finite.size),
                 }
             )
@@ -97,14 +120,18 @@ def metric_table(results: dict[str, ValidationResult], draws: pd.DataFrame) -> p
 
 def _describe(result: ValidationResult) -> str:
     return {
-        "cv": "repeated stratified k-fold (pooled out-of-fold)",
+        "cv": "repeated stratified k-fold",
         "bootstrap": "bootstrap optimism-corrected",
         "holdout": "held-out split",
     }[result.scheme]
 
 
 def paired_comparisons(draws: pd.DataFrame, estimates: pd.DataFrame) -> pd.DataFrame:
-    """Every pair of models on every metric: difference (a - b), 95% CI and paired p-value."""
+    """Every pair of models on every metric: difference (a - b), 95% CI and paired p-value.
+
+    ``draws`` are draws of the reported estimators (:func:`bootstrap_draws`, optimism-shifted
+    for the bootstrap scheme), so the difference lies in its own interval's population.
+    """
     wide = draws.pivot_table(
         index=["draw", "metric"], columns="model", values="value", dropna=False
     )

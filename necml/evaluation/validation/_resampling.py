@@ -2,17 +2,26 @@
 
 * ``cv``: ``repeats`` x stratified (by event) K-fold. Per fold, the model is tuned and fitted
   on the training folds only and evaluated on the held-out fold (G from the training folds):
-  the per-fold distribution. The out-of-fold predictions of each repeat are also pooled and
-  evaluated once over all patients (G from the whole data): the pooled estimate, which is far
-  less noisy at n = 31. Reported value: the mean over repeats of the pooled metric.
+  the per-fold distribution. The reported value pools each repeat's out-of-fold predictions
+  (:mod:`necml.evaluation.validation._pooling`): rank metrics count only pairs inside a test
+  fold, summed over folds; Brier and IBS pool all patients; G from the whole data. Mean over
+  repeats. It estimates the performance of a model trained on (K-1)/K of the patients.
 * ``bootstrap``: Harrell's optimism correction. The apparent metric of the model fitted on
   all data, minus the mean over B bootstrap samples of (metric on the bootstrap sample -
-  metric on the original data) of the model fitted (and tuned) on that sample. For the
-  concordance indices the .632+ estimate (Efron & Tibshirani 1997, no-information C = 0.5)
-  is reported as well, from the out-of-bag patients.
+  metric on the original data) of the model fitted (and tuned) on that sample; the evaluation
+  on the original data uses the original data's censoring distribution. For the concordance
+  indices the .632+ estimate (Efron & Tibshirani 1997, no-information C = 0.5) is reported as
+  well; its out-of-bag term pools concordant and comparable pair counts over all bootstraps
+  (an out-of-bag set has about 11 patients at n = 31). .632+ for a pairwise index is a
+  heuristic: the index is not a mean of per-patient losses, as the .632+ theory assumes.
+  The out-of-bag predictions (each patient's mean over the bootstraps that left it out) are
+  what calibration is assessed on.
 * ``holdout``: one stratified split; only allowed from ``holdout_min_n`` patients.
 
 Every undefined metric, failed fit and fit warning goes to the ledger; nothing is dropped.
+
+All models of a run share one ``resample_seed``: the same CV splits, bootstrap samples and
+holdout split, so differences between models are paired and carry no partition noise.
 
 Every scheme also returns the *final* model: tuned and fitted on all patients (for ``bootstrap``
 the apparent fit), the model a user would deploy or log. Tuning studies are named by resample:
@@ -30,12 +39,14 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from necml.dataset import SurvivalData
 from necml.evaluation.metrics._metrics import Metrics, MetricSettings, compute_metrics
+from necml.evaluation.tuning._studies import search_kind
 from necml.evaluation.tuning._tuning import FitResult, ModelPlan, fit_model
+from necml.evaluation.validation._pooling import is_rank_metric, pooled_metrics
 from necml.exceptions import DataError
 from necml.models import survival_at
 from necml.random import child_seed, int_seed
 
-__all__ = ["ValidationResult", "ValidationSettings", "validate_model"]
+__all__ = ["ValidationResult", "ValidationSettings", "cv_splits", "validate_model"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -65,8 +76,36 @@ class ValidationResult:
     rows: np.ndarray  # patient positions the predictions refer to
     ledger: list[dict[str, object]]
     params: list[dict[str, object]]
+    folds: np.ndarray | None = None  # (repeats, n) test fold of each prediction (cv); None: one set
     final: FitResult | None = None  # tuned and fitted on all patients
     trials: pd.DataFrame = field(default_factory=pd.DataFrame)  # every tuning trial
+    oob_survival: np.ndarray | None = None  # (n, len(times)) bootstrap: mean out-of-bag prediction
+
+    @property
+    def fold_labels(self) -> np.ndarray:
+        """``(repeats, n)`` test fold of each prediction; 0 everywhere for a single set."""
+        return self.folds if self.folds is not None else np.zeros(self.risk.shape, dtype=np.int64)
+
+    @property
+    def validated_survival(self) -> np.ndarray:
+        """Each patient's validated S(t) (``(n, len(times))``): mean out-of-fold (cv), out-of-bag
+        (bootstrap) or test (holdout) prediction; what calibration is assessed on."""
+        if self.oob_survival is not None:
+            return self.oob_survival
+        with np.errstate(invalid="ignore"):
+            finite = np.isfinite(self.survival).sum(axis=0)
+            total = np.nansum(self.survival, axis=0)
+        return np.where(finite > 0, total / np.maximum(finite, 1), np.nan)
+
+    def estimator(self, metric: str) -> str:
+        """Which estimator the reported value of ``metric`` is."""
+        if self.scheme == "cv":
+            pooled = "pairs within test folds, summed over folds" if is_rank_metric(metric) else (
+                "pooled out-of-fold predictions")
+            return f"{pooled}; mean over repeats"
+        if self.scheme == "bootstrap":
+            return "apparent minus bootstrap optimism (Harrell)"
+        return "held-out test set"
 
 
 def _trials(fits: list[tuple[str, FitResult]]) -> pd.DataFrame:
@@ -95,18 +134,35 @@ def _predict(
     return fit.model.predict(X), survival_at(fit.model, X, times)
 
 
+def cv_splits(
+    data: SurvivalData, folds: int, repeats: int, seed: np.random.SeedSequence
+) -> list[list[tuple[np.ndarray, np.ndarray]]]:
+    """``repeats`` stratified (by event) K-fold partitions, from ``seed`` alone (shared by models)."""
+    return [
+        list(
+            StratifiedKFold(folds, shuffle=True, random_state=int_seed(child_seed(seed, "split", r))).split(
+                data.X, data.event
+            )
+        )
+        for r in range(repeats)
+    ]
+
+
 def _cross_validate(
-    plan: ModelPlan, data: SurvivalData, s: ValidationSettings, seed: np.random.SeedSequence
+    plan: ModelPlan,
+    data: SurvivalData,
+    s: ValidationSettings,
+    seed: np.random.SeedSequence,
+    resample_seed: np.random.SeedSequence,
 ) -> ValidationResult:
     n, times = len(data.time), s.metrics.times
     risk = np.full((s.repeats, n), np.nan)
     surv = np.full((s.repeats, n, times.size), np.nan)
+    fold_of = np.full((s.repeats, n), -1, dtype=np.int64)
     per_fold, ledger, params, fits = [], [], [], []
-    for r in range(s.repeats):
-        split = StratifiedKFold(
-            s.folds, shuffle=True, random_state=int_seed(child_seed(seed, "split", r))
-        )
-        for k, (train, test) in enumerate(split.split(data.X, data.event)):
+    for r, partition in enumerate(cv_splits(data, s.folds, s.repeats, resample_seed)):
+        for k, (train, test) in enumerate(partition):
+            fold_of[r, test] = k
             fit = fit_model(plan, data.subset(train), child_seed(seed, "fit", r, k), study=f"r{r}f{k}")
             fits.append((f"r{r}f{k}", fit))
             ledger += _ledger(fit.notes, repeat=r, fold=k)
@@ -135,16 +191,10 @@ def _cross_validate(
                     "note": f"{int((~ok).sum())} patients without a prediction",
                 }
             )
-        m = compute_metrics(
-            data.time,
-            data.event,
-            data.time[ok],
-            data.event[ok],
-            risk[r, ok],
-            surv[r, ok],
-            s.metrics,
+        values, notes = pooled_metrics(
+            data.time[ok], data.event[ok], risk[r, ok], surv[r, ok], fold_of[r, ok], s.metrics
         )
-        pooled += _rows(m, repeat=r, fold=-1)
+        pooled += _rows(Metrics(values=values, notes=notes), repeat=r, fold=-1)
     resamples = pd.DataFrame(per_fold + pooled)
     estimates = (
         resamples[resamples["fold"] == -1]
@@ -164,6 +214,7 @@ def _cross_validate(
         rows=np.arange(n),
         ledger=ledger,
         params=params,
+        folds=fold_of,
         final=final,
         trials=_trials([*fits, ("final", final)]),
     )
@@ -180,8 +231,26 @@ def _plus632(apparent: float, oob: float) -> float:
     return 1 - ((1 - weight) * err_app + weight * err_oob)
 
 
+def _optimism_estimates(apparent: Metrics, resamples: pd.DataFrame, oob_counts: dict) -> list[dict]:
+    wide = resamples.pivot_table(index="repeat", columns=["fold", "metric"], values="value", dropna=False)
+    estimates = []
+    for name, value in apparent.values.items():
+        optimism = float(np.nanmean(wide[(0, name)] - wide[(1, name)])) if (0, name) in wide else np.nan
+        row = {"metric": name, "apparent": value, "optimism": optimism, "value": value - optimism}
+        if name.startswith("cindex"):
+            num, den = oob_counts.get(name, (0.0, 0.0))
+            row["oob"] = num / den if den > 0 else np.nan
+            row["plus632"] = _plus632(value, row["oob"])
+        estimates.append(row)
+    return estimates
+
+
 def _bootstrap_optimism(
-    plan: ModelPlan, data: SurvivalData, s: ValidationSettings, seed: np.random.SeedSequence
+    plan: ModelPlan,
+    data: SurvivalData,
+    s: ValidationSettings,
+    seed: np.random.SeedSequence,
+    resample_seed: np.random.SeedSequence,
 ) -> ValidationResult:
     n, times, everyone = len(data.time), s.metrics.times, np.arange(len(data.time))
     full = fit_model(plan, data, child_seed(seed, "apparent"), study="final")
@@ -189,8 +258,10 @@ def _bootstrap_optimism(
         raise DataError(f"{plan.name}: the fit on all data failed: {'; '.join(full.notes)}")
     risk, surv = _predict(full, data, everyone, times)
     apparent = compute_metrics(data.time, data.event, data.time, data.event, risk, surv, s.metrics)
-    rng = np.random.default_rng(child_seed(seed, "resample"))
+    rng = np.random.default_rng(child_seed(resample_seed, "resample"))
     rows, ledger, fits = [], _ledger(full.notes, repeat=-1, fold=-1), [("final", full)]
+    oob_counts: dict[str, list[float]] = {}
+    oob_sum, oob_n = np.zeros((n, times.size)), np.zeros(n)
     for b in range(s.bootstrap):
         boot = rng.integers(0, n, n)
         oob = np.setdiff1d(everyone, boot)
@@ -202,31 +273,31 @@ def _bootstrap_optimism(
         bt, be = data.time[boot], data.event[boot]
         r_all, s_all = _predict(fit, data, everyone, times)
         on_boot = compute_metrics(bt, be, bt, be, r_all[boot], s_all[boot], s.metrics)
-        on_orig = compute_metrics(bt, be, data.time, data.event, r_all, s_all, s.metrics)
+        # the test on the original data uses the original data's censoring distribution
+        on_orig = compute_metrics(data.time, data.event, data.time, data.event, r_all, s_all, s.metrics)
         rows += _rows(on_boot, repeat=b, fold=0) + _rows(on_orig, repeat=b, fold=1)
         if oob.size and data.event[oob].any():
             on_oob = compute_metrics(
-                bt, be, data.time[oob], data.event[oob], r_all[oob], s_all[oob], s.metrics
+                data.time, data.event, data.time[oob], data.event[oob], r_all[oob], s_all[oob], s.metrics
             )
             rows += _rows(on_oob, repeat=b, fold=2)
+            for name, (num, den) in on_oob.counts.items():
+                if np.isfinite(on_oob.values.get(name, np.nan)):
+                    total = oob_counts.setdefault(name, [0.0, 0.0])
+                    total[0] += num
+                    total[1] += den
+        oob_sum[oob] += s_all[oob]
+        oob_n[oob] += 1
     resamples = pd.DataFrame(rows)
-    wide = resamples.pivot_table(
-        index="repeat", columns=["fold", "metric"], values="value", dropna=False
-    )
-    estimates = []
-    for name, value in apparent.values.items():
-        optimism = (
-            float(np.nanmean(wide[(0, name)] - wide[(1, name)])) if (0, name) in wide else np.nan
-        )
-        row = {"metric": name, "apparent": value, "optimism": optimism, "value": value - optimism}
-        if name.startswith("cindex") and (2, name) in wide:
-            row["plus632"] = _plus632(value, float(np.nanmean(wide[(2, name)])))
-        estimates.append(row)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        oob_survival = np.where(oob_n[:, None] > 0, oob_sum / oob_n[:, None], np.nan)
+    if (oob_n == 0).any():
+        ledger.append({"repeat": -1, "fold": -1, "note": f"{int((oob_n == 0).sum())} patients never out of bag"})
     return ValidationResult(
         model=plan.name,
         scheme="bootstrap",
         resamples=resamples,
-        estimates=pd.DataFrame(estimates),
+        estimates=pd.DataFrame(_optimism_estimates(apparent, resamples, oob_counts)),
         risk=risk[None, :],
         survival=surv[None, :],
         rows=everyone,
@@ -234,11 +305,16 @@ def _bootstrap_optimism(
         params=[{"repeat": -1, "fold": -1, **full.params}],
         final=full,
         trials=_trials(fits),
+        oob_survival=oob_survival,
     )
 
 
 def _holdout(
-    plan: ModelPlan, data: SurvivalData, s: ValidationSettings, seed: np.random.SeedSequence
+    plan: ModelPlan,
+    data: SurvivalData,
+    s: ValidationSettings,
+    seed: np.random.SeedSequence,
+    resample_seed: np.random.SeedSequence,
 ) -> ValidationResult:
     n = len(data.time)
     if n < s.holdout_min_n:
@@ -249,7 +325,7 @@ def _holdout(
         np.arange(n),
         test_size=s.holdout_fraction,
         stratify=data.event,
-        random_state=int_seed(child_seed(seed, "split")),
+        random_state=int_seed(child_seed(resample_seed, "split")),
     )
     fit = fit_model(plan, data.subset(train), child_seed(seed, "fit"), study="holdout")
     if fit.model is None:
@@ -285,7 +361,12 @@ _SCHEMES = {"cv": _cross_validate, "bootstrap": _bootstrap_optimism, "holdout": 
 
 
 def validate_model(
-    plan: ModelPlan, data: SurvivalData, settings: ValidationSettings, seed: np.random.SeedSequence
+    plan: ModelPlan,
+    data: SurvivalData,
+    settings: ValidationSettings,
+    seed: np.random.SeedSequence,
+    *,
+    resample_seed: np.random.SeedSequence | None = None,
 ) -> ValidationResult:
     """Validate one model with the protocol in ``settings`` (see the module docstring).
 
@@ -297,10 +378,18 @@ def validate_model(
         All patients.
     settings : ValidationSettings
     seed : numpy.random.SeedSequence
-        Seeds splits, tuning and fits; the same seed gives the same result.
+        Seeds tuning and fits; the same seed gives the same result.
+    resample_seed : numpy.random.SeedSequence, optional
+        Seeds the CV splits, bootstrap samples or holdout split; pass the same one for every
+        model of a comparison (default: ``seed``).
 
     Returns
     -------
     ValidationResult
     """
-    return _SCHEMES[settings.scheme](plan, data, settings, seed)
+    shared = seed if resample_seed is None else resample_seed
+    result = _SCHEMES[settings.scheme](plan, data, settings, seed, shared)
+    if plan.n_trials > 0 and plan.config.search:
+        note = f"tuning per resample: {search_kind(plan.n_trials)}"
+        result.ledger.insert(0, {"repeat": -1, "fold": -1, "note": note})
+    return result
