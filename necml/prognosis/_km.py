@@ -17,6 +17,8 @@ Definitions (each checked against R in ``tests/conformance/test_km_r.py``):
   0 (CI NaN) when the curve has dropped to 0, otherwise NaN (not estimable).
 * **Log-rank test**: R's ``survdiff`` (rho = 0); patients whose group is missing are dropped,
   groups without expected events do not count towards the degrees of freedom.
+
+The conventions every necml number follows: ``docs/conventions.md``.
 """
 
 from __future__ import annotations

@@ -23,6 +23,8 @@ transformed event times, as in lifelines' ``proportional_hazard_test`` (whose de
 GLOBAL is the pre-3.0 R global test (c' R) V (R' c) D / sum c^2 with R the unscaled residuals.
 
 Only right-censored data without strata or case weights are handled.
+
+The conventions every necml number follows: ``docs/conventions.md``.
 """
 
 from __future__ import annotations

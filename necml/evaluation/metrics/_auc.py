@@ -14,6 +14,8 @@ tied with the event does not count against it. This is ``riskRegression::Score``
 convention (``cens.model = "km"``); scikit-survival's ``cumulative_dynamic_auc`` uses G(T_i),
 which differs only where a censoring ties with an event. Only the cases' G must be positive.
 Vectorised: one sort of the control risks and two ``searchsorted`` calls.
+
+The conventions every necml number follows: ``docs/conventions.md``.
 """
 
 from __future__ import annotations

@@ -10,6 +10,8 @@ grid time t, by G(t). This is ``riskRegression::Score``'s convention (``cens.mod
 with predicted risk 1 - S); scikit-survival evaluates G at T_i, which differs when a
 censoring ties with the event. The integrated Brier score is the trapezoidal integral of
 BS(t) over the grid divided by its length, ``(t_max - t_min)``.
+
+The conventions every necml number follows: ``docs/conventions.md``.
 """
 
 from __future__ import annotations

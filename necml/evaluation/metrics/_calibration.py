@@ -25,6 +25,8 @@ References
 ----------
 Austin PC, Harrell FE Jr, van Klaveren D. Graphical calibration curves and the integrated
 calibration index (ICI) for survival models. Stat Med 2020;39:2714-2742.
+
+The conventions every necml number follows: ``docs/conventions.md``.
 """
 
 from __future__ import annotations

@@ -24,6 +24,8 @@ apart from events tied with it. The weighted count of later patients with lower 
 weighted inversion count, computed by a bottom-up merge sort whose merges are NumPy stable
 sorts of already-sorted runs (``log2 n`` levels, each O(n)); tied risks and tied event times
 are counted separately by grouping.
+
+The conventions every necml number follows: ``docs/conventions.md``.
 """
 
 from __future__ import annotations

@@ -6,6 +6,8 @@ observed iff C >= T_i, so an **event** is weighted by ``1 / G(T_i-)`` (the left 
 score; a **control** still event-free at a time t is weighted by ``1 / G(t)`` (Graf's Brier
 score, :meth:`CensoringKM.survival`). This is R's convention (``survival::concordance``
 with ``timewt = "n/G2"``; ``riskRegression::Score`` with ``cens.model = "km"``).
+
+The conventions every necml number follows: ``docs/conventions.md``.
 """
 
 from __future__ import annotations

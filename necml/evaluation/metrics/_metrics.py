@@ -36,6 +36,8 @@ supported.
 For pooling rank metrics over folds, ``Metrics.counts`` holds each defined rank metric's
 ``(numerator, denominator)``, with value == numerator / denominator. No fold is dropped
 silently.
+
+The conventions every necml number follows: ``docs/conventions.md``.
 """
 
 from __future__ import annotations

@@ -15,6 +15,8 @@ all describe the same quantity, the difference of the reported values.
 evaluation would move on other patients scored by the same models, not how much the models
 would change if refitted on other training samples (the ``interval`` column of ``metrics.csv``
 says so); the refitting variation shows in the per-fold distribution.
+
+The conventions every necml number follows: ``docs/conventions.md``.
 """
 
 from __future__ import annotations

@@ -23,6 +23,8 @@ inverse-probability-of-censoring weighted squared error; G is the whole data set
 held fixed, so the losses are per-patient). A concordance index or an AUC is a ratio of pair
 counts with no per-patient loss: their nested intervals are undefined, with that reason.
 K (K - 1) / 2 fits per repetition, each tuned like any other fit.
+
+The conventions every necml number follows: ``docs/conventions.md``.
 """
 
 from __future__ import annotations

@@ -11,6 +11,8 @@ score, IBS, calibration) are comparable across folds and are pooled over all pat
 Both use the censoring distribution of the whole data set the estimate describes (all patients;
 in a bootstrap draw, the draw), so the point estimate and every resampled draw are the same
 estimator.
+
+The conventions every necml number follows: ``docs/conventions.md``.
 """
 
 from __future__ import annotations

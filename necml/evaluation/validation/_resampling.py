@@ -26,6 +26,8 @@ holdout split, so differences between models are paired and carry no partition n
 Every scheme also returns the *final* model: tuned and fitted on all patients (for ``bootstrap``
 the apparent fit), the model a user would deploy or log. Tuning studies are named by resample:
 ``r<repeat>f<fold>`` (cv), ``b<b>`` (bootstrap), ``holdout`` and ``final``.
+
+The conventions every necml number follows: ``docs/conventions.md``.
 """
 
 from __future__ import annotations
