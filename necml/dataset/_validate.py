@@ -1,12 +1,14 @@
 """Checks a survival table before any analysis: errors name the file and column.
 
 Errors (:class:`~necml.exceptions.DataError`): missing columns; times that are missing,
-non-numeric or negative; events that are not 0/1/boolean; no events at all; a covariate that
-is constant or entirely missing; a categorical reference level that never occurs.
+non-numeric, negative, infinite or all 0; infinite covariate values; events that are not
+0/1/boolean; no events at all; a covariate entirely missing; a categorical covariate with a
+single level; a categorical reference level that never occurs.
 
-Warnings (returned, and shown by the CLI and written to reports): fewer than 10 events per
-model parameter, quasi-complete separation of a binary or categorical covariate (a level
-with no events), and covariates with more than 20% missing values.
+Warnings (returned, and shown by the CLI and written to reports): a constant binary or
+continuous covariate (its Cox term is NA, as in R), fewer than 10 events per model
+parameter, quasi-complete separation of a binary or categorical covariate (a level with no
+events), and covariates with more than 20% missing values.
 """
 
 from __future__ import annotations
@@ -93,6 +95,11 @@ def _check_time(column: pd.Series, where: str) -> np.ndarray:
         )
     if (values < 0).any():
         raise DataError(f"{where}: negative time {values.min()} in row {values.idxmin()}")
+    infinite = np.isinf(values.to_numpy(dtype=float))
+    if infinite.any():
+        raise DataError(f"{where}: infinite time in row {values.index[infinite.argmax()]}; times must be finite")
+    if not (values > 0).any():
+        raise DataError(f"{where}: every time is 0; there is no follow-up to analyse")
     return values.to_numpy(dtype=float)
 
 
@@ -129,8 +136,7 @@ def _check_covariate(column: pd.Series, covariate: Covariate, where: str) -> Non
         raise DataError(f"{where} is entirely missing")
     if covariate.type == "continuous":
         numeric = pd.to_numeric(observed, errors="coerce")
-        if numeric.isna().any():
-            raise DataError(f"{where}: continuous but holds {observed[numeric.isna()].iloc[0]!r}")
+        _check_numeric(observed, numeric, where)
         if covariate.log and (numeric < 0).any():
             raise DataError(f"{where}: `log: true` needs values >= 0, got {numeric.min()}")
     if covariate.type == "binary":
@@ -139,18 +145,30 @@ def _check_covariate(column: pd.Series, covariate: Covariate, where: str) -> Non
             raise DataError(
                 f"{where}: binary values must be 0/1 or boolean, got {observed[numeric.isna()].iloc[0]!r}"
             )
-    if observed.astype(str).nunique() < 2:
-        raise DataError(f"{where} is constant ({observed.iloc[0]!r}); it cannot be estimated")
+    if covariate.type == "categorical" and observed.astype(str).nunique() < 2:
+        raise DataError(f"{where} is constant ({observed.iloc[0]!r}); a factor needs two levels")
     if covariate.type == "categorical" and covariate.reference is not None:
         if covariate.reference not in set(observed.astype(str)):
             levels = ", ".join(sorted(set(observed.astype(str))))
             raise DataError(f"{where}: reference level {covariate.reference!r} not among {levels}")
 
 
+def _check_numeric(observed: pd.Series, numeric: pd.Series, where: str) -> None:
+    if numeric.isna().any():
+        raise DataError(f"{where}: continuous but holds {observed[numeric.isna()].iloc[0]!r}")
+    infinite = np.isinf(numeric.to_numpy(dtype=float))
+    if infinite.any():
+        raise DataError(f"{where}: infinite value in row {numeric.index[infinite.argmax()]}; values must be finite")
+
+
 def _covariate_warnings(
     column: pd.Series, covariate: Covariate, event: np.ndarray, name: str
 ) -> list[str]:
     found = []
+    observed = column.dropna()
+    if covariate.type != "categorical" and observed.astype(str).nunique() == 1:
+        # as R's coxph: the term is reported as not estimable (NA, "aliased"), the others are estimated
+        found.append(f"covariate {name!r} is constant ({observed.iloc[0]!r}); its HR cannot be estimated (NA)")
     share = float(column.isna().mean())
     if share > HEAVY_MISSING_SHARE:
         found.append(

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from lifelines import CoxPHFitter, KaplanMeierFitter
+from lifelines import KaplanMeierFitter
 from lifelines.utils import median_survival_times
 
 from necml.cohort import CohortModel, terms_frame
+from necml.dataset._coxph import fit_cox_newton
 from necml.spec import (
     BernoulliDist,
     BetaDist,
@@ -182,7 +183,10 @@ def survival_rows(frame: pd.DataFrame, model: CohortModel) -> list[FidelityRow]:
 
 
 def hazard_ratio_rows(frame: pd.DataFrame, model: CohortModel) -> list[FidelityRow]:
-    """Multivariate Cox HRs (lifelines, Efron ties) re-estimated against the spec's."""
+    """Multivariate Cox HRs (Efron ties, R's ``coxph`` rules) re-estimated against the spec's.
+
+    Terms that are constant, aliased or infinite (separation) in the cohort have no row.
+    """
     rows: list[FidelityRow] = []
     spec = model.spec
     arm_col = frame["arm"].astype(str)
@@ -191,16 +195,16 @@ def hazard_ratio_rows(frame: pd.DataFrame, model: CohortModel) -> list[FidelityR
         for arm in ep_spec.treatment:
             design[f"arm_{arm}"] = (arm_col == arm).astype(float).to_numpy()
         design = design.loc[:, design.std() > 0]
-        design["T"] = frame[f"{ep}_months"].to_numpy()
-        design["E"] = frame[f"{ep}_event"].to_numpy()
-        cph = CoxPHFitter().fit(design, duration_col="T", event_col="E")
+        fit = fit_cox_newton(design.to_numpy(float), frame[f"{ep}_months"].to_numpy(float),
+                             frame[f"{ep}_event"].to_numpy(bool))
+        coef = dict(zip(design.columns, fit.coef, strict=True))
+        se = dict(zip(design.columns, fit.se, strict=True))
         named = [(f"arm_{a}", t) for a, t in ep_spec.treatment.items()]
         named += [(e.term.name, e) for e in ep_spec.effects]
         for term, eff in named:
-            if term not in cph.params_.index:
+            if not np.isfinite(coef.get(term, np.nan)):
                 continue
-            rows.append(_row(ep, "all", term, "log HR", np.log(eff.hr), cph.params_[term],
-                             cph.standard_errors_[term], eff.source))
+            rows.append(_row(ep, "all", term, "log HR", np.log(eff.hr), coef[term], se[term], eff.source))
     return rows
 
 

@@ -1,15 +1,25 @@
 """Univariate and multivariate Cox tables, with the checks the papers skipped.
 
-Definitions: Cox partial likelihood with **Efron's method for tied event times** (lifelines'
-``CoxPHFitter``); Wald 95% CIs and Wald p-values; the proportional-hazards check is the
-Grambsch-Therneau test on scaled Schoenfeld residuals against rank(time)
-(``lifelines.statistics.proportional_hazard_test``). Complete cases only.
+Definitions: Cox partial likelihood with **Efron's method for tied event times**, fitted by
+:func:`necml.prognosis.fit_cox_newton`, which follows R's ``survival::coxph`` (Newton-Raphson
+from 0, step-halving, stop when the relative change of the log-likelihood is below 1e-9, at
+most 20 iterations); Wald 95% CIs and Wald p-values; complete cases only. The
+proportional-hazards check ``ph_p`` is R's ``cox.zph`` score test (survival >= 3.0, Kaplan-Meier
+time transform) of :func:`necml.prognosis._zph.cox_zph`, for the estimable terms.
+
+Terms that cannot be estimated get NA ``hr``, CI and ``p`` and a reason in ``note``; the other
+terms are estimated without them (as R reports NA for an aliased coefficient):
+
+- ``aliased``: the column is constant in the fitted patients, collinear with earlier columns,
+  or has no information in any risk set (R's ``toler.chol`` test);
+- ``infinite``: a monotone likelihood (separation), R's "coefficient may be infinite" test.
 
 Separation: when a binary level has no events (or the likelihood is monotone for any other
-reason) the maximum-likelihood HR does not exist; lifelines and scikit-survival return a huge
-coefficient instead. necml flags the term (``separation``) and, with ``firth="auto"``, refits
-the model with Firth's penalised likelihood (Heinze & Schemper 2001; ``firthmodels``,
-Breslow ties, profile-likelihood CIs, likelihood-ratio p-values), stating ``method=firth``.
+reason) the maximum-likelihood HR does not exist. necml flags the term (``separation``) and,
+with ``firth="auto"``, refits the model with Firth's penalised likelihood (Heinze & Schemper
+2001; ``firthmodels``, Breslow ties, profile-likelihood CIs, likelihood-ratio p-values) on the
+non-aliased columns, stating ``method=firth``. A Firth failure is reported in ``note`` and the
+warnings, and the Cox table is kept: the table never raises.
 """
 
 from __future__ import annotations
@@ -20,10 +30,10 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from lifelines import CoxPHFitter
-from lifelines.statistics import proportional_hazard_test
+from lifelines.utils import concordance_index
 
 from necml.dataset import SurvivalData, design_matrix
+from necml.prognosis._cox_newton import NewtonCoxFit, fit_cox_newton
 
 __all__ = ["COX_COLUMNS", "CoxFit", "cox_multivariate", "cox_univariate", "fit_cox"]
 
@@ -39,10 +49,11 @@ COX_COLUMNS = [
     "ph_p",
     "separation",
     "method",
+    "note",
 ]
-#: |log HR| beyond which (or a SE beyond which) the fit is taken to have diverged.
-_DIVERGED_COEF, _DIVERGED_SE = 10.0, 50.0
 FirthPolicy = Literal["auto", "always", "never"]
+PHTest = Literal["score", "gt-legacy"]
+_COX_METHOD, _FIRTH_METHOD = "cox (efron)", "firth (breslow, profile CI, LR p)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,45 +72,74 @@ def _design(data: SurvivalData, names: list[str]) -> tuple[pd.DataFrame, np.ndar
 
 
 def _separated(design: pd.DataFrame, event: np.ndarray) -> set[str]:
-    """Binary terms with a level (0 or 1) in which nobody has an event."""
+    """Binary terms with a level (0 or 1) in which nobody has an event (and both levels occur)."""
     found = set()
     for name in design.columns:
         values = design[name].to_numpy()
-        if np.isin(values, (0.0, 1.0)).all():
+        if np.isin(values, (0.0, 1.0)).all() and len(np.unique(values)) == 2:
             for level in (0.0, 1.0):
-                at = values == level
-                if at.any() and not event[at].any():
+                if not event[values == level].any():
                     found.add(name)
     return found
 
 
-def _lifelines_fit(
-    design: pd.DataFrame, time: np.ndarray, event: np.ndarray
+def _ph_p(
+    design: pd.DataFrame, time: np.ndarray, event: np.ndarray, fit: NewtonCoxFit, ph_test: PHTest = "score"
+) -> tuple[np.ndarray, list[str]]:
+    """Per-term ``cox.zph`` p-values for the estimable terms (NaN elsewhere, or on failure)."""
+    ph = np.full(design.shape[1], np.nan)
+    keep = np.flatnonzero(fit.estimable)
+    if len(keep) == 0:
+        return ph, []
+    try:
+        from necml.prognosis._zph import cox_zph
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            zph = cox_zph(design.to_numpy(float)[:, keep], time, event, fit.coef[keep],
+                          names=[str(c) for c in design.columns[keep]], ties="efron", method=ph_test,
+                          transform="km" if ph_test == "score" else "rank")  # legacy: lifelines' rank(time)
+        ph[keep] = zph.table["p"].to_numpy(float)[: len(keep)]
+    except Exception as exc:  # noqa: BLE001 (a failed PH test must not fail the table)
+        return ph, [f"proportional-hazards test failed ({type(exc).__name__}: {exc}); ph_p is NA"]
+    return ph, []
+
+
+def _concordance(design: pd.DataFrame, time: np.ndarray, event: np.ndarray, fit: NewtonCoxFit) -> float:
+    """Harrell's C of the fitted linear predictor (estimable terms)."""
+    keep = fit.estimable
+    if not keep.any() or not event.any():
+        return float("nan")
+    lp = design.to_numpy(float)[:, keep] @ fit.coef[keep]
+    try:
+        return float(concordance_index(time, -lp, event))
+    except ZeroDivisionError:  # no comparable pairs
+        return float("nan")
+
+
+def _cox_table(
+    design: pd.DataFrame, time: np.ndarray, event: np.ndarray, ph_test: PHTest = "score"
 ) -> tuple[pd.DataFrame, list[str], float]:
-    frame = design.assign(_time=time, _event=event.astype(int))
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        cph = CoxPHFitter().fit(
-            frame, "_time", "_event", fit_options={"precision": 1e-10}
-        )  # Efron ties
-        ph = proportional_hazard_test(cph, frame, time_transform="rank").summary["p"]
-    s = cph.summary
+    fit = fit_cox_newton(design.to_numpy(float), time, event, ties="efron")
+    low, high = fit.ci
+    ph, messages = _ph_p(design, time, event, fit, ph_test)
     table = pd.DataFrame(
         {
-            "term": list(s.index),
-            "hr": s["exp(coef)"].to_numpy(),
-            "ci_low": s["exp(coef) lower 95%"].to_numpy(),
-            "ci_high": s["exp(coef) upper 95%"].to_numpy(),
-            "p": s["p"].to_numpy(),
-            "ph_p": ph.reindex(s.index).to_numpy(),
-            "separation": (
-                (s["coef"].abs() > _DIVERGED_COEF) | (s["se(coef)"] > _DIVERGED_SE)
-            ).to_numpy(),
-            "method": "cox (efron)",
+            "term": [str(c) for c in design.columns],
+            "hr": np.exp(fit.coef),
+            "ci_low": np.exp(low),
+            "ci_high": np.exp(high),
+            "p": fit.p,
+            "ph_p": ph,
+            "separation": [s == "infinite" for s in fit.status],
+            "method": _COX_METHOD,
+            "note": list(fit.reason),
         }
     )
-    messages = sorted({str(w.message).splitlines()[0] for w in caught})
-    return table, messages, float(cph.concordance_index_)
+    messages += [f"{term}: {reason}" for term, reason in zip(table["term"], fit.reason, strict=True) if reason]
+    if not fit.estimable.any() and not event.any():
+        messages.append("no events: nothing can be estimated")
+    return table, messages, _concordance(design, time, event, fit)
 
 
 def _firth_fit(design: pd.DataFrame, time: np.ndarray, event: np.ndarray) -> pd.DataFrame:
@@ -118,13 +158,39 @@ def _firth_fit(design: pd.DataFrame, time: np.ndarray, event: np.ndarray) -> pd.
             "ci_high": np.exp(bounds[:, 1]),
             "p": model.lrt_pvalues_,
             "ph_p": np.nan,
-            "separation": False,
-            "method": "firth (breslow, profile CI, LR p)",
+            "method": _FIRTH_METHOD,
         }
     )
 
 
-def fit_cox(data: SurvivalData, names: list[str], *, firth: FirthPolicy = "auto") -> CoxFit:
+def _firth_table(
+    table: pd.DataFrame, design: pd.DataFrame, time: np.ndarray, event: np.ndarray
+) -> tuple[pd.DataFrame, list[str]]:
+    """Refit the non-aliased columns with Firth; on failure keep ``table`` and say why."""
+    usable = (~table["note"].str.startswith("aliased")).to_numpy()
+    columns = design.columns[usable]
+    if len(columns) == 0 or not event.any():
+        return table, ["Firth refit skipped: no estimable term"]
+    try:
+        firth = _firth_fit(design[columns], time, event)
+    except Exception as exc:  # noqa: BLE001 (firthmodels fails in many ways on tiny data; report, never raise)
+        why = f"Firth refit failed ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"
+        out = table.copy()
+        out["note"] = [f"{n}; {why}" if n else why for n in out["note"]]
+        return out, [why]
+    out = table.copy()
+    cols = ["hr", "ci_low", "ci_high", "p", "ph_p", "method"]
+    out.loc[usable, cols] = firth[cols].to_numpy()
+    out.loc[usable, "note"] = [f"{n}; Firth estimate" if n else "" for n in out.loc[usable, "note"]]
+    bad = usable & ~np.isfinite(out["hr"].to_numpy(float))
+    out.loc[bad, "note"] = [f"{n}; Firth estimate not finite" if n else "Firth estimate not finite"
+                            for n in out.loc[bad, "note"]]
+    return out, ["refitted with Firth's penalised likelihood"]
+
+
+def fit_cox(
+    data: SurvivalData, names: list[str], *, firth: FirthPolicy = "auto", ph_test: PHTest = "score"
+) -> CoxFit:
     """Fit one Cox model on the covariates ``names`` (complete cases).
 
     Parameters
@@ -135,6 +201,9 @@ def fit_cox(data: SurvivalData, names: list[str], *, firth: FirthPolicy = "auto"
         Covariates in the model.
     firth : {"auto", "always", "never"}, default="auto"
         When to use Firth's penalised likelihood: on separation, always, or never.
+    ph_test : {"score", "gt-legacy"}, default="score"
+        ``ph_p``: the score test of current ``cox.zph`` (survival >= 3.0), or the pre-2020
+        Grambsch-Therneau approximation (lifelines' ``proportional_hazard_test``, rank time).
 
     Returns
     -------
@@ -143,7 +212,7 @@ def fit_cox(data: SurvivalData, names: list[str], *, firth: FirthPolicy = "auto"
         warnings, and Harrell's C of the fitted linear predictor.
     """
     design, time, event = _design(data, names)
-    table, messages, concordance = _lifelines_fit(design, time, event)
+    table, messages, concordance = _cox_table(design, time, event, ph_test)
     separated = _separated(design, event) | set(table.loc[table["separation"], "term"])
     table["separation"] = table["term"].isin(separated)
     notes = (
@@ -152,10 +221,8 @@ def fit_cox(data: SurvivalData, names: list[str], *, firth: FirthPolicy = "auto"
         else []
     )
     if firth == "always" or (firth == "auto" and separated):
-        firth_table = _firth_fit(design, time, event)
-        firth_table["separation"] = firth_table["term"].isin(separated)
-        table = firth_table
-        notes.append("refitted with Firth's penalised likelihood")
+        table, firth_notes = _firth_table(table, design, time, event)
+        notes += firth_notes
     table.insert(5, "n", len(design))
     table.insert(6, "events", int(event.sum()))
     return CoxFit(table=table[COX_COLUMNS], warnings=notes + messages, concordance=concordance)

@@ -39,7 +39,9 @@ def _cox_rows(
     keep = X.notna().all(axis=1).to_numpy()
     fit = fit_cox_newton(X.to_numpy(float)[keep], time[keep], event[keep], penalizer=penalizer)
     low, high = fit.ci
-    note = "" if fit.converged else "not converged (separation or singular information)"
+    reasons = fit.reason or ("",) * len(X.columns)
+    if not fit.converged and not any(reasons):
+        reasons = ("not converged (separation or singular information)",) * len(X.columns)
     return [
         _row(
             name,
@@ -51,7 +53,7 @@ def _cox_rows(
             p=fit.p[j],
             converged=fit.converged,
             truth=mech.truth[term],
-            note=note,
+            note=reasons[j],
         )
         for j, term in enumerate(X.columns)
     ]

@@ -42,14 +42,19 @@ def _good(n: int = 40) -> pd.DataFrame:
         (lambda f: f.assign(t=["soon"] * len(f)), r"column 't': non-numeric time 'soon'"),
         (lambda f: f.assign(e=[2] * len(f)), r"column 'e': events must be 0/1 or boolean, got 2"),
         (lambda f: f.assign(e=False), r"column 'e' has no events"),
-        (lambda f: f.assign(x=1.0), r"covariate 'x' is constant"),
         (lambda f: f.assign(b=["yes"] * len(f)), r"covariate 'b': binary values must be 0/1"),
     ],
-    ids=["missing", "negative", "non-numeric", "bad-event", "no-events", "constant", "bad-binary"],
+    ids=["missing", "negative", "non-numeric", "bad-event", "no-events", "bad-binary"],
 )
 def test_bad_tables_raise_naming_file_and_column(change, message: str) -> None:  # noqa: ANN001
     with pytest.raises(DataError, match=message):
         prepare_survival_data(change(_good()), MAPPING, "os", source="f.csv")
+
+
+def test_a_constant_covariate_is_a_warning_and_its_term_is_na() -> None:
+    # R's coxph reports NA for a constant column and estimates the rest; necml follows it
+    data = prepare_survival_data(_good().assign(x=1.0), MAPPING, "os", source="f.csv")
+    assert any("covariate 'x' is constant" in w for w in data.warnings)
 
 
 def test_warnings_for_few_events_and_missingness() -> None:

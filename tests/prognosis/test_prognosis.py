@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
 from sksurv.nonparametric import kaplan_meier_estimator
 from statsmodels.duration.hazard_regression import PHReg
 
-from necml.dataset import Covariate, DataMapping, Endpoint, prepare_survival_data
-from necml.prognosis import cox_multivariate, km_table, paper_table, prognostic_analysis
+import necml
+from necml.dataset import Covariate, DataMapping, Endpoint, SurvivalData, contract_mapping, prepare_survival_data
+from necml.prognosis import COX_COLUMNS, cox_multivariate, fit_cox, km_table, paper_table, prognostic_analysis
 
 MAPPING = DataMapping(
     endpoints={"os": Endpoint(time="t", event="e")},
@@ -77,3 +80,101 @@ def test_prognostic_analysis_by_group_has_logrank_and_paper_table(stat_seed: int
     shown = paper_table(result.multivariate)
     assert list(shown.columns) == ["Term", "HR (95% CI)", "p"]
     assert shown["HR (95% CI)"].str.match(r"^\d+\.\d\d \(\d+\.\d\d-\d+\.\d\d\)$").all()
+
+
+def _data(frame: pd.DataFrame, names: list[str], types: dict[str, Covariate]) -> SurvivalData:
+    return SurvivalData(
+        X=frame[names].reset_index(drop=True),
+        time=frame["t"].to_numpy(float),
+        event=frame["e"].to_numpy(bool),
+        types=types,
+        endpoint="os",
+        source="test",
+    )
+
+
+def test_table_has_the_note_column_last_and_empty_notes_when_all_is_estimable(stat_seed: int) -> None:
+    fit = cox_multivariate(prepare_survival_data(_frame(np.random.default_rng(stat_seed)), MAPPING, "os"))
+    assert list(fit.table.columns) == COX_COLUMNS and COX_COLUMNS[-1] == "note"
+    assert (fit.table["note"] == "").all() and 0.5 < fit.concordance < 1
+    assert fit.table["ph_p"].between(0, 1).all()
+
+
+def test_constant_column_in_the_fitted_patients_is_na_with_a_reason_and_firth_does_not_crash(stat_seed: int) -> None:
+    # b varies only among patients whose x is missing: constant in the complete cases
+    frame = _frame(np.random.default_rng(stat_seed), 80)
+    frame["c"] = 1.0
+    frame.loc[frame.index[:10], ["x", "c"]] = [np.nan, 0.0]
+    frame.loc[frame["b"], "e"] = False  # and b separates: Firth is triggered
+    types = {"x": Covariate(type="continuous"), "b": Covariate(type="binary"), "c": Covariate(type="binary")}
+    for firth in ("never", "auto", "always"):
+        fit = cox_multivariate(_data(frame, ["x", "b", "c"], types), firth=firth)
+        table = fit.table.set_index("term")
+        assert np.isnan(table.loc["c", ["hr", "ci_low", "ci_high", "p", "ph_p"]].astype(float)).all()
+        assert table.loc["c", "note"].startswith("aliased: constant in the fitted patients")
+        assert np.isfinite(table.loc["x", "hr"]) and table.loc["b", "separation"]
+        if firth == "never":
+            assert table.loc["b", "note"].startswith("infinite") and np.isnan(table.loc["b", "hr"])
+        else:
+            assert table.loc["b", "method"].startswith("firth") and 0 < table.loc["b", "hr"] < 1
+
+
+def test_firth_failure_is_a_note_not_a_crash(stat_seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    import necml.prognosis._cox as cox
+
+    def broken(*_: object) -> None:
+        raise np.linalg.LinAlgError("Fisher information is rank deficient")
+
+    monkeypatch.setattr(cox, "_firth_fit", broken)
+    frame = _frame(np.random.default_rng(stat_seed), 80)
+    frame.loc[frame["b"], "e"] = False
+    fit = cox_multivariate(prepare_survival_data(frame, MAPPING, "os"), firth="auto")
+    table = fit.table.set_index("term")
+    assert "Firth refit failed (LinAlgError" in table.loc["b", "note"] and np.isnan(table.loc["b", "hr"])
+    assert np.isfinite(table.loc["x", "hr"]) and any("Firth refit failed" in w for w in fit.warnings)
+
+
+README_COVARIATES = "arm,age,ecog>=2,nlr>3,ldh>245"
+
+
+def _analyse(frame: pd.DataFrame, covariates: str | None) -> str:
+    """Run the README analysis; every term is estimated or NA with a reason, nothing raises."""
+    mapping = contract_mapping(frame)
+    mapping = mapping if covariates is None else mapping.with_expressions(covariates.split(","))
+    result = prognostic_analysis(frame, mapping, "pfs", by="arm")
+    table = result.multivariate
+    assert list(table.columns) == COX_COLUMNS
+    assert (table["hr"].notna() | (table["note"].str.len() > 0)).all()  # NA only with its reason
+    return "ok"
+
+
+@pytest.mark.parametrize("n", [31, 56])
+@pytest.mark.parametrize("covariates", [README_COVARIATES, None], ids=["readme", "all"])
+def test_small_lcnec_cohorts_never_crash_the_prognostic_analysis(n: int, covariates: str | None) -> None:
+    # lifelines aborted ("delta contains nan") in 4-9% of these; firthmodels failed on aliased terms
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        outcomes = [
+            _analyse(necml.generate("configs/cohorts/lcnec_stage4_2025.yaml", n=n, seed=s), covariates)
+            for s in range(40 if covariates else 20)  # all covariates: ~25 Cox fits per cohort
+        ]
+    assert set(outcomes) == {"ok"}
+
+
+def test_legacy_ph_test_is_the_named_option_and_equals_lifelines() -> None:
+    from lifelines import CoxPHFitter
+    from lifelines.statistics import proportional_hazard_test
+
+    from necml.dataset import load_veterans
+
+    frame = load_veterans()
+    mapping = contract_mapping(frame).with_expressions(["karnofsky", "age"])
+    data = prepare_survival_data(frame, mapping, "os")
+    table = fit_cox(data, ["karnofsky", "age"], ph_test="gt-legacy").table.set_index("term")
+    design = data.X[["karnofsky", "age"]].assign(T=data.time, E=data.event.astype(int))
+    cph = CoxPHFitter().fit(design, "T", "E", fit_options={"precision": 1e-12})
+    # lifelines.statistics.proportional_hazard_test(cph, df, time_transform="rank"): the pre-2020 approximation
+    expected = proportional_hazard_test(cph, design, time_transform="rank").summary["p"]
+    assert np.allclose(table.loc[["karnofsky", "age"], "ph_p"], expected.loc[["karnofsky", "age"]], rtol=1e-6)
+    score = fit_cox(data, ["karnofsky", "age"]).table.set_index("term")["ph_p"]
+    assert not np.allclose(score, table["ph_p"])  # the default is the other (current) test
