@@ -220,6 +220,8 @@ def compute_metrics(
     risk: NDArray,
     survival: NDArray,
     settings: MetricSettings,
+    *,
+    rank_only: bool = False,
 ) -> Metrics:
     """All metrics of one set of predictions (see the module docstring for definitions).
 
@@ -235,6 +237,8 @@ def compute_metrics(
         Predicted S(t) at ``settings.times``, shape ``(n, len(settings.times))``.
     settings : MetricSettings
         Settings resolved once for the data set (:func:`resolve_settings`); used as given.
+    rank_only : bool, default=False
+        Only the pairwise metrics (C indices, AUC) with their counts; no Brier score or IBS.
 
     Returns
     -------
@@ -252,11 +256,15 @@ def compute_metrics(
     column = {float(x): i for i, x in enumerate(settings.times)}
     for at in settings.landmarks:
         _auc(m, f"auc_{at:g}m", t, e, risk, g, at)
+        if rank_only:
+            continue
         why = _brier_unsupported(t, e, g, np.array([at]))
         if why is not None:
             m.undefined(f"brier_{at:g}m", why)
         else:
             m.values[f"brier_{at:g}m"] = float(brier_scores(t, e, survival[:, [column[at]]], np.array([at]), g)[0])
+    if rank_only:
+        return m
     grid = settings.grid
     why = "fewer than 2 grid times" if grid.size < 2 else _brier_unsupported(t, e, g, grid)
     if why is not None:

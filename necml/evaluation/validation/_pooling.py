@@ -70,7 +70,7 @@ def pooled_metrics(
         at = folds == k
         if not event[at].any():
             continue
-        m = compute_metrics(time, event, time[at], event[at], risk[at], survival[at], settings)
+        m = compute_metrics(time, event, time[at], event[at], risk[at], survival[at], settings, rank_only=True)
         for name, (num, den) in m.counts.items():
             if np.isfinite(m.values.get(name, np.nan)):
                 total = sums.setdefault(name, [0.0, 0.0])
