@@ -118,3 +118,27 @@ def test_cv_estimator_labels(lcnec) -> None:  # noqa: ANN001
                             np.random.SeedSequence(0))
     assert "within test folds" in result.estimator("cindex_harrell")
     assert "pooled out-of-fold" in result.estimator("ibs")
+
+
+def test_plus632_out_of_bag_term_pools_pair_counts_over_bootstraps(lcnec) -> None:  # noqa: ANN001
+    from necml.evaluation import fit_model
+    from necml.random import child_seed
+
+    data = _data(lcnec, 31, 8)
+    plan, seed, shared, b_count = _plan("coxph"), np.random.SeedSequence(5), np.random.SeedSequence(6), 6
+    result = validate_model(plan, data, ValidationSettings(scheme="bootstrap", bootstrap=b_count), seed,
+                            resample_seed=shared)
+    # redo the bootstraps by hand: the same samples, the same fits, pairs counted one by one
+    rng = np.random.default_rng(child_seed(shared, "resample"))
+    agree = comparable = 0.0
+    per_bootstrap = []
+    for b in range(b_count):
+        boot = rng.integers(0, 31, 31)
+        oob = np.setdiff1d(np.arange(31), boot)
+        fit = fit_model(plan, data.subset(boot), child_seed(seed, "fit", b), study=f"b{b}")
+        a, c = _brute_harrell(data.time[oob], data.event[oob], fit.model.predict(data.X.iloc[oob]))
+        agree, comparable = agree + a, comparable + c
+        per_bootstrap.append(a / c if c else np.nan)
+    row = result.estimates.set_index("metric").loc["cindex_harrell"]
+    assert row["oob"] == pytest.approx(agree / comparable, abs=1e-12)  # sum of counts / sum of counts
+    assert abs(row["oob"] - np.nanmean(per_bootstrap)) > 1e-6  # not the mean of ~11-patient C's
