@@ -8,13 +8,14 @@ censoring (:mod:`._censoring`) and calibration (:mod:`._calibrate`), wired by
 from necml.cohort._calibrate import EndpointCalibration, TargetCheck, marginal_survival
 from necml.cohort._censoring import Censoring
 from necml.cohort._departures import replaced_variables
-from necml.cohort._generate import allocate_arms, generate_cohort
+from necml.cohort._generate import CHUNK_SIZE, allocate_arms, generate_cohort, iter_cohort
 from necml.cohort._illness_death import Weibull
 from necml.cohort._model import CohortModel, fit_cohort_model, linear_predictor
 from necml.cohort._terms import term_values, terms_frame
 from necml.cohort._variants import CensoringLevel, scaled_spec, with_censoring, with_departures
 
 __all__ = [
+    "CHUNK_SIZE",
     "Censoring",
     "CensoringLevel",
     "CohortModel",
@@ -24,6 +25,7 @@ __all__ = [
     "allocate_arms",
     "fit_cohort_model",
     "generate_cohort",
+    "iter_cohort",
     "linear_predictor",
     "marginal_survival",
     "replaced_variables",

@@ -15,7 +15,7 @@ from necml.exceptions import SpecError
 from necml.random import named_rng
 from necml.spec import BernoulliDist, CategoricalDist, CohortSpec, Variable
 
-__all__ = ["CovariateModel", "fit_covariates", "sample_covariates"]
+__all__ = ["CovariateModel", "covariate_generators", "fit_covariates", "sample_covariates"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -139,13 +139,28 @@ def _to_column(var: FittedVariable, values: NDArray, missing: NDArray[np.bool_])
     return pd.Categorical.from_codes(values, categories=list(var.levels))
 
 
+def covariate_generators(
+    model: CovariateModel, covariate_seed: np.random.SeedSequence, missingness_seed: np.random.SeedSequence
+) -> dict[str, tuple[np.random.Generator, np.random.Generator]]:
+    """Each variable's latent-normal and missingness generators (keyed by its name).
+
+    Passed to :func:`sample_covariates` chunk after chunk, they continue where the previous
+    chunk stopped, so the chunks together equal one draw for all patients.
+    """
+    return {
+        var.name: (named_rng(covariate_seed, var.name), named_rng(missingness_seed, var.name))
+        for var in model.variables
+    }
+
+
 def sample_covariates(
     model: CovariateModel,
     arm_codes: NDArray[np.integer],
     arm_names: list[str],
     *,
-    covariate_seed: np.random.SeedSequence,
-    missingness_seed: np.random.SeedSequence,
+    covariate_seed: np.random.SeedSequence | None = None,
+    missingness_seed: np.random.SeedSequence | None = None,
+    generators: dict[str, tuple[np.random.Generator, np.random.Generator]] | None = None,
 ) -> dict[str, object]:
     """Draw every covariate for patients whose arms are given.
 
@@ -161,18 +176,24 @@ def sample_covariates(
         Each patient's arm, as an index into ``arm_names``.
     arm_names : list of str
         Arm names.
-    covariate_seed, missingness_seed : numpy.random.SeedSequence
+    covariate_seed, missingness_seed : numpy.random.SeedSequence, optional
         The generator's ``covariates`` and ``missingness`` streams.
+    generators : dict, optional
+        From :func:`covariate_generators` (instead of the two seeds): draws continue them.
 
     Returns
     -------
     dict of str to array-like
         Column name to values (missing values are NA).
     """
+    if generators is None:
+        if covariate_seed is None or missingness_seed is None:
+            raise ValueError("sample_covariates needs the two seeds or the generators")
+        generators = covariate_generators(model, covariate_seed, missingness_seed)
     n, p = len(arm_codes), len(model.variables)
     eps = np.empty((n, p), order="F")
     for j, var in enumerate(model.variables):
-        named_rng(covariate_seed, var.name).standard_normal(n, out=eps[:, j])
+        generators[var.name][0].standard_normal(n, out=eps[:, j])
     uniforms = special.ndtr(eps @ model.correlation.cholesky.T)
     # Keep uniforms strictly inside (0, 1) so quantile functions stay finite.
     np.clip(uniforms, 1e-15, 1 - 1e-15, out=uniforms)
@@ -180,7 +201,7 @@ def sample_covariates(
     columns: dict[str, object] = {}
     for j, var in enumerate(model.variables):
         u = uniforms[:, j]
-        miss_u = named_rng(missingness_seed, var.name).random(n)
+        miss_u = generators[var.name][1].random(n)
         values = np.empty(n, dtype=float if var.kind == "continuous" else np.int64)
         missing = np.zeros(n, dtype=bool)
         for arm, idx in arm_index.items():

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from necml.cohort._covariates import sample_covariates
+from necml.cohort._chunked import ChunkedStream
+from necml.cohort._covariates import covariate_generators, sample_covariates
 from necml.cohort._departures import switch_for
 from necml.cohort._illness_death import sample_illness_death
 from necml.cohort._model import CohortModel, fit_cohort_model, linear_predictor
@@ -16,9 +18,11 @@ from necml.cohort._response import sample_response
 from necml.random import stream_rngs
 from necml.spec import CONTRACT_VARIABLES, CohortSpec
 
-__all__ = ["allocate_arms", "censoring_times", "generate_cohort"]
+__all__ = ["CHUNK_SIZE", "allocate_arms", "censoring_times", "generate_cohort", "iter_cohort"]
 
 OUTCOME_COLUMNS: tuple[str, ...] = ("pfs_months", "pfs_event", "os_months", "os_event")
+#: Patients drawn at a time. Bounds the working memory; the cohort does not depend on it.
+CHUNK_SIZE = 1 << 19
 
 
 def allocate_arms(
@@ -80,12 +84,109 @@ def _column_order(spec: CohortSpec, has_response: bool) -> list[str]:  # noqa: F
     return [*cols, "best_response"] if has_response else cols
 
 
+def _draw_chunk(
+    model: CohortModel, arms: NDArray[np.int64], offset: int, rngs: dict, covariates: dict
+) -> pd.DataFrame:
+    """Patients ``offset + 1, ...`` with arms ``arms``, drawing on (and advancing) the streams."""
+    spec = model.spec
+    columns = sample_covariates(model.covariates, arms, spec.arm_names, generators=covariates)
+    frame = pd.DataFrame({
+        "patient_id": np.arange(offset + 1, offset + arms.size + 1, dtype=np.int64),
+        "arm": pd.Categorical.from_codes(arms, categories=spec.arm_names),
+        **columns,
+    })
+    terms: dict = {}
+    eta_pfs = linear_predictor(frame, model, "pfs", term_cache=terms)
+    eta_os = linear_predictor(frame, model, "os", term_cache=terms)
+    t_pfs, t_os, pfs_u = sample_illness_death(
+        eta_pfs, eta_os, model.calibration["pfs"].baseline, model.calibration["os"].baseline,
+        rngs["transitions"], switch=switch_for(frame, model, eta_pfs, eta_os),
+    )
+    censor = censoring_times(model, arms.size, rngs["censoring"])
+    frame["pfs_months"] = np.minimum(t_pfs, censor)
+    frame["pfs_event"] = t_pfs <= censor
+    frame["os_months"] = np.minimum(t_os, censor)
+    frame["os_event"] = t_os <= censor
+    if spec.response is not None:
+        frame["best_response"] = sample_response(
+            spec.response, np.asarray(spec.arm_names, dtype=object)[arms], pfs_u, rngs["response"]
+        )
+    return frame[_column_order(spec, spec.response is not None)]
+
+
+def iter_cohort(
+    spec: CohortSpec,
+    n: int,
+    *,
+    seed: int | np.random.SeedSequence,
+    allocation: Literal["exact", "random"] = "exact",
+    chunk_size: int = CHUNK_SIZE,
+    model: CohortModel | None = None,
+) -> Iterator[pd.DataFrame]:
+    """The cohort of :func:`generate_cohort`, as consecutive frames of ``chunk_size`` patients.
+
+    Concatenated, the frames equal ``generate_cohort(spec, n, seed=seed)`` exactly, for any
+    ``chunk_size``: each stream's draws continue across chunks (per-variable generators, and
+    :class:`necml.cohort._chunked.ChunkedStream` for the streams that draw several arrays), and
+    the arms are allocated for all ``n`` patients first (8 bytes a patient). Working memory is
+    that of one chunk. The specification is checked and the mechanism fitted before the
+    first frame is requested.
+
+    Parameters
+    ----------
+    spec, n, seed, allocation, model
+        As :func:`generate_cohort`.
+    chunk_size : int, default=CHUNK_SIZE
+        Patients per frame (>= 1); the values do not depend on it.
+
+    Returns
+    -------
+    iterator of pandas.DataFrame
+        Patients ``1..chunk_size``, then the next ``chunk_size``, ...
+
+    Examples
+    --------
+    >>> from necml.spec import load_spec
+    >>> spec = load_spec("configs/cohorts/lcnec_stage4_2025.yaml")
+    >>> parts = list(iter_cohort(spec, 31, seed=1, chunk_size=10))
+    >>> [len(p) for p in parts]
+    [10, 10, 10, 1]
+    >>> pd.testing.assert_frame_equal(pd.concat(parts, ignore_index=True), generate_cohort(spec, 31, seed=1))
+    """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n must be a positive integer, but got {n!r}.")
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1:
+        raise ValueError(f"chunk_size must be a positive integer, but got {chunk_size!r}.")
+    n = int(n)
+    if model is None:
+        model = fit_cohort_model(spec)
+    streams = stream_rngs(seed)
+    arms = allocate_arms(spec, n, np.random.default_rng(streams["arm"]), allocation=allocation)
+    covariates = covariate_generators(model.covariates, streams["covariates"], streams["missingness"])
+    rngs: dict = {"response": np.random.default_rng(streams["response"])}
+    if n <= chunk_size:
+        rngs |= {name: np.random.default_rng(streams[name]) for name in ("transitions", "censoring")}
+    else:
+        rngs |= {name: ChunkedStream(streams[name], n) for name in ("transitions", "censoring")}
+
+    def frames() -> Iterator[pd.DataFrame]:
+        for start in range(0, n, chunk_size):
+            for name in ("transitions", "censoring"):
+                if isinstance(rngs[name], ChunkedStream):
+                    rngs[name].start_chunk()
+            yield _draw_chunk(model, arms[start : start + chunk_size], start, rngs, covariates)
+
+    return frames()
+
+
 def generate_cohort(
     spec: CohortSpec,
     n: int,
     *,
     seed: int | np.random.SeedSequence,
     allocation: Literal["exact", "random"] = "exact",
+    chunk_size: int = CHUNK_SIZE,
+    model: CohortModel | None = None,
 ) -> pd.DataFrame:
     """Generate a synthetic individual-patient cohort that reproduces a paper's aggregates.
 
@@ -107,6 +208,12 @@ def generate_cohort(
         Root seed; each component draws from its own spawned stream.
     allocation : {"exact", "random"}, default="exact"
         Arm sizes in exact published proportions, or multinomial draws.
+    chunk_size : int, default=CHUNK_SIZE
+        Patients drawn at a time (working memory); the cohort does not depend on it
+        (see :func:`iter_cohort`).
+    model : CohortModel, optional
+        ``fit_cohort_model(spec)``, when the caller holds it already (a simulation worker that
+        received the fitted mechanism): the draws use it as given, without looking it up.
 
     Returns
     -------
@@ -118,13 +225,14 @@ def generate_cohort(
     Raises
     ------
     ValueError
-        If ``n < 1`` or ``seed`` is invalid.
+        If ``n < 1``, ``chunk_size < 1`` or ``seed`` is invalid.
     SpecError
         If the specification's numbers are impossible for their distributions.
 
     See Also
     --------
     necml.cohort.fit_cohort_model : the fitted mechanism behind the draws.
+    iter_cohort : the same cohort chunk by chunk (bounded memory, e.g. to stream to Parquet).
 
     References
     ----------
@@ -143,39 +251,5 @@ def generate_cohort(
     >>> bool((df["pfs_months"] <= df["os_months"]).all())
     True
     """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be a positive integer, but got {n!r}.")
-    model = fit_cohort_model(spec)
-    streams = stream_rngs(seed)
-    arms = allocate_arms(spec, int(n), np.random.default_rng(streams["arm"]),
-                         allocation=allocation)
-    covariates = sample_covariates(
-        model.covariates, arms, spec.arm_names,
-        covariate_seed=streams["covariates"], missingness_seed=streams["missingness"],
-    )
-    frame = pd.DataFrame({
-        "patient_id": np.arange(1, n + 1, dtype=np.int64),
-        "arm": pd.Categorical.from_codes(arms, categories=spec.arm_names),
-        **covariates,
-    })
-    terms: dict = {}
-    eta_pfs = linear_predictor(frame, model, "pfs", term_cache=terms)
-    eta_os = linear_predictor(frame, model, "os", term_cache=terms)
-    t_pfs, t_os, pfs_u = sample_illness_death(
-        eta_pfs, eta_os, model.calibration["pfs"].baseline, model.calibration["os"].baseline,
-        np.random.default_rng(streams["transitions"]),
-        switch=switch_for(frame, model, eta_pfs, eta_os),
-    )
-    censor = censoring_times(model, int(n), np.random.default_rng(streams["censoring"]))
-    frame["pfs_months"] = np.minimum(t_pfs, censor)
-    frame["pfs_event"] = t_pfs <= censor
-    frame["os_months"] = np.minimum(t_os, censor)
-    frame["os_event"] = t_os <= censor
-    if spec.response is not None:
-        frame["best_response"] = sample_response(
-            spec.response,
-            np.asarray(spec.arm_names, dtype=object)[arms],
-            pfs_u,
-            np.random.default_rng(streams["response"]),
-        )
-    return frame[_column_order(spec, spec.response is not None)]
+    parts = list(iter_cohort(spec, n, seed=seed, allocation=allocation, chunk_size=chunk_size, model=model))
+    return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)

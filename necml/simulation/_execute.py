@@ -3,7 +3,9 @@
 Workers compute and return results; only the main process persists them (and talks to
 MLflow). Replicates travel in chunks (about 20 chunks per worker, at most 50 replicates each)
 so that short replicates are not dominated by inter-process overhead; a chunk's replicates are
-persisted as soon as it returns. A chunk whose worker dies (a crashed or killed process) is
+persisted as soon as it returns. The main process fits each scenario's mechanism once and
+sends it to every worker (loky: at worker start-up; Dask: scattered once to every worker), so
+no worker loads the spec or re-calibrates. A chunk whose worker dies (a crashed or killed process) is
 re-run once; a second death, or any other exception, stops the study with the finished
 replicates kept.
 """
@@ -12,8 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from concurrent.futures import as_completed
+from dataclasses import replace
 
 from necml.exceptions import NecmlError
+from necml.simulation._mechanism import install_mechanisms, mechanisms_for
 from necml.simulation._replicate import ReplicateResult, ReplicateTask, run_replicate
 
 __all__ = ["SimulationError", "execute"]
@@ -29,8 +33,11 @@ def _label(chunk: list[ReplicateTask]) -> str:
     return ", ".join(f"{t.scenario.key} replicate {t.replicate}" for t in chunk[:3])
 
 
-def run_chunk(chunk: list[ReplicateTask]) -> list[ReplicateResult]:
-    """Run replicates one after another (in a worker)."""
+def run_chunk(chunk: list[ReplicateTask], fitted: dict | None = None) -> list[ReplicateResult]:
+    """Run replicates one after another (in a worker), with the fitted mechanisms ``fitted``
+    (from :func:`necml.simulation._mechanism.mechanisms_for`) installed first."""
+    if fitted:
+        install_mechanisms(fitted)
     return [run_replicate(task) for task in chunk]
 
 
@@ -51,10 +58,11 @@ def _deliver(futures: dict, completed: Iterable, died: tuple[type[BaseException]
     """Hand each finished chunk's results to ``on_result``; return the tasks whose worker died."""
     crashed: list[ReplicateTask] = []
     for future in completed:
+        chunk = futures.pop(future)  # drop the finished future: its results are not held until the round ends
         try:
             results = future.result()
         except died:
-            crashed += futures[future]
+            crashed += chunk
             continue
         for result in results:
             on_result(result)
@@ -68,13 +76,25 @@ def _with_one_retry(tasks: list[ReplicateTask], run_round: Callable[[list[Replic
         raise SimulationError(f"a worker died twice running {_label(again)}")
 
 
+def _fitted(tasks: list[ReplicateTask]) -> dict:
+    """The tasks' fitted mechanisms (fitted once, here), to install in every worker."""
+    unique = {(id(t.study), replace(t.scenario, n=0)): t for t in tasks}  # tasks share their study
+    return mechanisms_for((t.study.data, t.scenario) for t in unique.values())
+
+
 def _local(tasks: list[ReplicateTask], workers: int, on_result: OnResult) -> None:
     from joblib.externals.loky import get_reusable_executor
     from joblib.externals.loky.process_executor import BrokenProcessPool
 
+    fitted = _fitted(tasks)
+
     def run_round(pending: list[ReplicateTask]) -> list[ReplicateTask]:
-        # fresh workers for each round (they see the current environment and code)
-        executor = get_reusable_executor(max_workers=workers, reuse=False, kill_workers=True)
+        # fresh workers for each round (they see the current environment and code); each receives
+        # the fitted mechanisms once, at start-up, instead of re-calibrating them
+        executor = get_reusable_executor(
+            max_workers=workers, reuse=False, kill_workers=True,
+            initializer=install_mechanisms, initargs=(fitted,),
+        )
         futures = {executor.submit(run_chunk, chunk): chunk for chunk in chunks(pending, workers)}
         crashed = _deliver(futures, as_completed(futures), (BrokenProcessPool,), on_result)
         executor.shutdown(wait=True)
@@ -89,10 +109,13 @@ def _dask(tasks: list[ReplicateTask], scheduler: str, on_result: OnResult) -> No
     from distributed.scheduler import KilledWorker
 
     with Client(scheduler) as client:
+        [fitted] = client.scatter([_fitted(tasks)], broadcast=True)  # sent once to each worker
 
         def run_round(pending: list[ReplicateTask]) -> list[ReplicateTask]:
             workers = max(1, len(client.scheduler_info().get("workers", {})))
-            futures = {client.submit(run_chunk, chunk, pure=False): chunk for chunk in chunks(pending, workers)}
+            futures = {
+                client.submit(run_chunk, chunk, fitted, pure=False): chunk for chunk in chunks(pending, workers)
+            }
             return _deliver(futures, dask_completed(list(futures)), (KilledWorker, OSError), on_result)
 
         _with_one_retry(tasks, run_round)

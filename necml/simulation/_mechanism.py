@@ -23,6 +23,7 @@ measured.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
@@ -49,7 +50,9 @@ __all__ = [
     "Scenario",
     "censoring_label",
     "censoring_level",
+    "install_mechanisms",
     "mechanism_for",
+    "mechanisms_for",
     "scaled_spec",
     "truth_sample",
 ]
@@ -117,7 +120,7 @@ class Mechanism:
         return (frame[f"{self.endpoint}_months"].to_numpy(float), frame[f"{self.endpoint}_event"].to_numpy(bool))
 
     def sample(self, n: int, seed: np.random.SeedSequence) -> pd.DataFrame:
-        return generate_cohort(self.spec, n, seed=seed, allocation="exact")
+        return generate_cohort(self.spec, n, seed=seed, allocation="exact", model=self.model)
 
 
 def _extra_variables(data: DataConfig, spec: CohortSpec) -> tuple[str, ...]:
@@ -158,8 +161,36 @@ def mechanism_for(data: DataConfig, scenario: Scenario) -> Mechanism:
     return _mechanism(data.model_dump_json(), replace(scenario, n=0))
 
 
-@lru_cache(maxsize=32)
+#: Fitted mechanisms received from the main process (a worker's), by ``(data json, variant)``.
+_INSTALLED: dict[tuple[str, Scenario], Mechanism] = {}
+
+
+def mechanisms_for(pairs: Iterable[tuple[DataConfig, Scenario]]) -> dict[tuple[str, Scenario], Mechanism]:
+    """The fitted mechanisms of ``(data, scenario)`` pairs, keyed for :func:`install_mechanisms`.
+
+    Fitted here (once per process); the main process of a study sends them to its workers, so
+    no worker loads the spec or re-calibrates (a pickled mechanism is about 50 kB).
+    """
+    found: dict[tuple[str, Scenario], Mechanism] = {}
+    for data, scenario in pairs:
+        key = (data.model_dump_json(), replace(scenario, n=0))
+        if key not in found:
+            found[key] = _mechanism(*key)
+    return found
+
+
+def install_mechanisms(found: dict[tuple[str, Scenario], Mechanism]) -> None:
+    """Make :func:`mechanism_for` return these mechanisms (in a worker, before its replicates)."""
+    _INSTALLED.update(found)
+
+
 def _mechanism(data_json: str, variant: Scenario) -> Mechanism:
+    installed = _INSTALLED.get((data_json, variant))
+    return installed if installed is not None else _fitted_mechanism(data_json, variant)
+
+
+@lru_cache(maxsize=32)
+def _fitted_mechanism(data_json: str, variant: Scenario) -> Mechanism:
     data = DataConfig.model_validate_json(data_json)  # the config as a string: a hashable cache key
     spec = scaled_spec(load_spec(data.spec), variant.effect_scale)
     if variant.departure != "none":

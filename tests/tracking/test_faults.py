@@ -24,11 +24,9 @@ DOCUMENTED = (
 
 
 def test_server_killed_mid_run_keeps_results_and_necml_log_completes_the_same_run(
-    tmp_path: Path, tiny_config: Path
+    tmp_path: Path, tiny_config: Path, mlflow_server: MlflowServer
 ) -> None:
-    server = MlflowServer(tmp_path / "server")
-    server.root.mkdir()
-    server.start()
+    server = mlflow_server  # the session's server: killed and restarted here (same port, same store)
     try:
         settings = TrackingSettings.resolve(server.url)
         config = load_pipeline(tiny_config)
@@ -55,7 +53,8 @@ def test_server_killed_mid_run_keeps_results_and_necml_log_completes_the_same_ru
             saved.set_index(["model", "metric"]).loc[("coxph", "cindex_harrell"), "value"], rel=1e-12
         )
     finally:
-        server.kill()
+        if server.process is None or server.process.poll() is not None:
+            server.start()  # the other tests share it
 
 
 def test_server_down_at_start_exits_3_with_results_on_disk(tmp_path: Path, tiny_config: Path) -> None:

@@ -1,4 +1,4 @@
-"""Harrell's and Uno's concordance in O(n log n), vectorised.
+"""Harrell's and Uno's concordance in O(n log n): one sort and a compiled Fenwick-tree pass.
 
 Definitions (risk scores: higher = worse throughout):
 
@@ -18,19 +18,22 @@ Definitions (risk scores: higher = worse throughout):
 The pair definitions are R's ``survival::concordance`` (with ``reverse = TRUE``: higher
 risk = shorter survival), whose ``tied.y`` pairs (events tied in time) are not comparable.
 
-The algorithm: sort by time (events before censorings at a tied time, tied events by
-decreasing risk), so each event's comparable partners are exactly the patients after it
-apart from events tied with it. The weighted count of later patients with lower risk is a
-weighted inversion count, computed by a bottom-up merge sort whose merges are NumPy stable
-sorts of already-sorted runs (``log2 n`` levels, each O(n)); tied risks and tied event times
-are counted separately by grouping.
-
-The conventions every necml number follows: ``docs/conventions.md``.
+The algorithm: rows are compressed to the unique ``(time, event, risk)`` triples with their
+counts and summed weights (heavily tied data has few), sorted by one packed integer key (time
+ascending, events before censorings at a tied time, risks descending), so each event's
+comparable partners are exactly the rows after it apart from events tied with it, which sit
+right after it. One backward pass with a Fenwick tree over the risk ranks (compiled by numba)
+counts, per triple, the later rows with a lower and with an equal risk; the counts are
+integers, so Harrell's C is exact (every pair count below 2**53), and the weighted sums are
+one dot product each.
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
+import pandas as pd
 from numpy.typing import NDArray
 
 from necml.exceptions import DataError
@@ -53,39 +56,58 @@ class ConcordanceCounts(tuple):
         return (concordant + 0.5 * tied) / comparable if comparable > 0 else float("nan")
 
 
-def _lower_after(values: NDArray[np.int64], weights: NDArray[np.float64]) -> float:
-    """``sum_i weights[i] * #{j > i : values[j] < values[i]}`` by a level-wise merge sort."""
-    n = values.size
-    position = np.arange(n, dtype=np.int64)
-    doubled = values.astype(np.int64) * 2
-    span = np.int64(doubled.max() + 2)
-    order = position.copy()  # positions sorted by (block, value) at the current level
-    rank = np.zeros(n, dtype=np.int64)  # rank of each position within its block
-    new_rank = np.empty(n, dtype=np.int64)
-    total = 0.0
-    level = 0
-    while (1 << level) < n:
-        shift = level + 1
-        # at equal values the left run (side 0) sorts first, so only strictly lower ones count
-        key = (order >> shift) * span + doubled[order] + ((order >> level) & 1)
-        order = order[np.argsort(key, kind="stable")]  # merges two sorted runs per block
-        new_rank[order] = position - ((order >> shift) << shift)
-        left_weights = np.where((position >> level) & 1, 0.0, weights)
-        total += float(np.dot(left_weights, new_rank - rank))
-        rank, new_rank = new_rank, rank
-        level += 1
-    return total
+def _dense_rank(values: NDArray[np.float64]) -> tuple[NDArray[np.int64], int]:
+    """Rank of each value among the distinct values (0 = smallest), and their number.
+
+    Hashing first (``pandas.factorize``) sorts only the distinct values: tied data is cheap.
+    """
+    codes, uniques = pd.factorize(values, sort=False)
+    rank_of_unique = np.empty(uniques.size, dtype=np.int64)
+    rank_of_unique[np.argsort(uniques)] = np.arange(uniques.size)
+    return rank_of_unique[codes], int(uniques.size)
 
 
-def _after_in_group(*keys: NDArray) -> NDArray[np.int64]:
-    """Per element, how many later elements (by position) share all its ``keys``."""
-    order = np.lexsort((np.arange(keys[0].size), *keys[::-1]))
-    stacked = np.stack([k[order] for k in keys])
-    starts = np.flatnonzero(np.r_[True, (stacked[:, 1:] != stacked[:, :-1]).any(axis=0)])
-    sizes = np.diff(np.r_[starts, order.size])
-    after = np.empty(order.size, dtype=np.int64)
-    after[order] = np.repeat(starts + sizes, sizes) - np.arange(order.size) - 1
-    return after
+def _pass_back(value, event, time, count, n_values):  # noqa: ANN001, ANN202
+    """Per sorted triple: later rows with a lower risk, an equal risk, and all later rows, less
+    (for an event) the later events tied with it in time. Plain Python, compiled by numba."""
+    m = value.size
+    tree = np.zeros(n_values + 1, dtype=np.int64)  # Fenwick tree of counts by risk rank
+    same = np.zeros(n_values, dtype=np.int64)
+    lower = np.empty(m, dtype=np.int64)
+    tied = np.empty(m, dtype=np.int64)
+    after = np.empty(m, dtype=np.int64)
+    seen = 0
+    block_events = 0  # rows of later event triples at the current time
+    for k in range(m - 1, -1, -1):
+        if k == m - 1 or time[k] != time[k + 1]:
+            block_events = 0
+        v = value[k]
+        below = 0
+        i = v
+        while i > 0:
+            below += tree[i]
+            i -= i & -i
+        tie_event = block_events if event[k] else 0
+        lower[k] = below - tie_event  # later events tied in time all have lower risks
+        tied[k] = same[v]
+        after[k] = seen - tie_event
+        i = v + 1
+        while i <= n_values:
+            tree[i] += count[k]
+            i += i & -i
+        same[v] += count[k]
+        seen += count[k]
+        if event[k]:
+            block_events += count[k]
+    return lower, tied, after
+
+
+@lru_cache(maxsize=1)
+def _kernel():  # noqa: ANN202 - a numba dispatcher
+    """:func:`_pass_back` compiled (numba imported on first use; the machine code is cached on disk)."""
+    import numba
+
+    return numba.njit(cache=True, nogil=True)(_pass_back)
 
 
 def concordance_counts(
@@ -113,23 +135,19 @@ def concordance_counts(
         raise DataError("time and risk must not contain NaN")
     w = np.ones(time.size) if weights is None else np.asarray(weights, dtype=float)
     w = np.where(event, w, 0.0)
-    _, risk_rank = np.unique(risk, return_inverse=True)
-    # time ascending; events first at a tied time; tied events by decreasing risk
-    order = np.lexsort((-risk_rank, ~event, time))
-    t, e, v, wo = time[order], event[order], risk_rank[order].astype(np.int64), w[order]
-    n = t.size
-    lower = _lower_after(v, wo) if n > 1 else 0.0
-    tied_after = _after_in_group(v)  # same risk, later position
-    tied = float(np.dot(wo, tied_after))
-    comparable = float(np.dot(wo, n - 1 - np.arange(n)))
-    # remove pairs of events tied in time: they sit together, ordered by decreasing risk
-    ev = np.flatnonzero(e)
-    block_after = _after_in_group(t[ev])
-    block_tied_after = _after_in_group(t[ev], v[ev])
-    comparable -= float(np.dot(wo[ev], block_after))
-    tied -= float(np.dot(wo[ev], block_tied_after))
-    lower -= float(np.dot(wo[ev], block_after - block_tied_after))
-    return ConcordanceCounts(lower, tied, comparable)
+    if time.size < 2:
+        return ConcordanceCounts(0.0, 0.0, 0.0)
+    time_rank, _ = _dense_rank(time)
+    risk_rank, n_risks = _dense_rank(risk)
+    # one packed key: time ascending, events first at a tied time, risk descending
+    key = (time_rank * 2 + ~event) * n_risks + (n_risks - 1 - risk_rank)
+    unique_key, inverse, count = np.unique(key, return_inverse=True, return_counts=True)
+    weight = np.bincount(inverse, weights=w, minlength=unique_key.size)
+    lower, tied, after = _kernel()(
+        n_risks - 1 - unique_key % n_risks, (unique_key // n_risks) % 2 == 0, unique_key // (2 * n_risks),
+        count.astype(np.int64), n_risks,
+    )
+    return ConcordanceCounts(float(weight @ lower), float(weight @ tied), float(weight @ after))
 
 
 def harrell_c(time: NDArray, event: NDArray, risk: NDArray) -> float:
