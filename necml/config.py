@@ -18,8 +18,10 @@ from pydantic import BaseModel, ValidationError
 from necml.exceptions import SpecError
 
 M = TypeVar("M", bound=BaseModel)
+#: The largest YAML file necml reads; the shipped specs are about 20 KB.
+MAX_YAML_BYTES = 5 * 1024 * 1024
 
-__all__ = ["format_validation_error", "load_config", "read_yaml"]
+__all__ = ["MAX_YAML_BYTES", "format_validation_error", "load_config", "read_yaml"]
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -94,6 +96,9 @@ def read_yaml(path: str | Path) -> object:
     path = Path(path)
     if not path.is_file():
         raise SpecError(f"{path}: no such file")
+    size = path.stat().st_size
+    if size > MAX_YAML_BYTES:
+        raise SpecError(f"{path}: {size / 1024**2:.1f} MB is larger than any necml config may be (5 MB)")
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:

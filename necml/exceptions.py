@@ -10,7 +10,9 @@ __all__ = [
     "CalibrationError",
     "DataError",
     "NecmlError",
+    "OutputError",
     "ReproductionError",
+    "SizeLimitError",
     "SpecError",
     "TrackingError",
     "TrackingUnavailable",
@@ -34,6 +36,15 @@ class CalibrationError(NecmlError, RuntimeError):
 
 class DataError(NecmlError, ValueError):
     """A data set does not satisfy necml's column contract."""
+
+
+class OutputError(NecmlError, OSError):
+    """An output target is not necml's to write (a file, a device, a folder necml did not write,
+    a read-only folder), or is in use by another necml process."""
+
+
+class SizeLimitError(NecmlError, ValueError):
+    """A size (patients, replicates, a file) is larger than necml can handle on this machine."""
 
 
 class TrackingError(NecmlError, RuntimeError):

@@ -12,6 +12,7 @@ from necml.dataset._mapping import (
     derive_columns,
     parse_covariate_expression,
 )
+from necml.dataset._stream import write_cohort_chunks
 from necml.dataset._tables import (
     DAYS_PER_MONTH,
     VETERANS,
@@ -58,4 +59,5 @@ __all__ = [
     "resolve_data",
     "structured_y",
     "write_cohort",
+    "write_cohort_chunks",
 ]

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -13,41 +10,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from necml.exceptions import DataError
+from necml.files import atomic_write
 
 __all__ = ["METADATA_KEY", "atomic_write", "read_cohort", "read_metadata", "write_cohort"]
 
 #: Key of necml's JSON metadata in the Parquet schema metadata.
 METADATA_KEY = b"necml"
-
-
-def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
-    """Write a file atomically: ``write`` fills a temporary sibling, then it is renamed.
-
-    A failure leaves no partial file at ``path``.
-
-    Parameters
-    ----------
-    path : str or pathlib.Path
-        Destination.
-    write : callable
-        Called with the temporary path to write to.
-
-    Returns
-    -------
-    pathlib.Path
-        The destination.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def write_cohort(frame: pd.DataFrame, path: str | Path, metadata: dict[str, object]) -> Path:

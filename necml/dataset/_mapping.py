@@ -26,7 +26,7 @@ __all__ = [
     "parse_covariate_expression",
 ]
 
-_FROZEN = ConfigDict(frozen=True, extra="forbid")
+_FROZEN = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 _OPS = {">": "gt", ">=": "ge", "<": "lt", "<=": "le"}
 
 
@@ -41,13 +41,16 @@ class Endpoint(BaseModel):
 class Covariate(BaseModel):
     """A covariate's type; a categorical one names its reference level.
 
-    ``log: true`` models ``log1p`` of a skewed laboratory value in the model zoo.
+    ``log: true`` models ``log1p`` of a skewed laboratory value in the model zoo. ``per: 10``
+    (or ``per: sd``) reports a continuous covariate's Cox HR per 10 units (per standard
+    deviation) in the prognostic tables and forest plot.
     """
 
     model_config = _FROZEN
     type: Literal["continuous", "binary", "categorical"]
     reference: str | None = None
     log: bool = False
+    per: float | Literal["sd"] | None = Field(default=None, description="HR per this many units, or per SD")
 
     @model_validator(mode="after")
     def _reference_only_for_categorical(self) -> Covariate:
@@ -55,6 +58,9 @@ class Covariate(BaseModel):
             raise ValueError(f"`reference` applies to categorical covariates, not {self.type}")
         if self.log and self.type != "continuous":
             raise ValueError("`log: true` applies to continuous covariates only")
+        if self.per is not None and (self.type != "continuous" or (self.per != "sd" and self.per <= 0)):
+            raise ValueError(f"`per` must be > 0 or 'sd', on a continuous covariate, but got {self.per!r} "
+                             f"on a {self.type} one")
         return self
 
 

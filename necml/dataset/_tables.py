@@ -39,20 +39,44 @@ def load_table(path: str | Path) -> pd.DataFrame:
     if not path.is_file():
         raise DataError(f"{path}: no such file")
     suffix = path.suffix.lower()
+    if path.stat().st_size > MAX_TABLE_BYTES:
+        raise DataError(f"{path}: {path.stat().st_size / 1024**3:.1f} GB is larger than necml reads (4 GB)")
     try:
         if suffix == ".csv":
-            frame = pd.read_csv(path)
+            frame = pd.read_csv(path, encoding="utf-8")
         elif suffix in {".parquet", ".pq"}:
             frame = pd.read_parquet(path)
         else:
             raise DataError(f"{path}: unknown format {suffix!r}; use .csv or .parquet")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not a UTF-8 text file ({exc.reason} at byte {exc.start}); save it as UTF-8") from None
     except (ValueError, OSError, pd.errors.ParserError) as exc:
         if isinstance(exc, DataError):
             raise
-        raise DataError(f"{path}: cannot be read ({exc})") from exc
+        raise DataError(f"{path}: cannot be read ({exc})") from None
     if frame.empty:
         raise DataError(f"{path}: the table has no rows")
+    _check_unique_columns(path, frame if suffix != ".csv" else _csv_header(path))
     return frame
+
+
+#: The largest table necml reads (about 1 KB per row in memory for a typical cohort).
+MAX_TABLE_BYTES = 4 * 1024**3
+
+
+def _csv_header(path: Path) -> list[str]:
+    import csv
+
+    with open(path, newline="", encoding="utf-8", errors="replace") as handle:
+        return next(csv.reader(handle), [])
+
+
+def _check_unique_columns(path: Path, columns: object) -> None:
+    names = [str(c) for c in (columns.columns if isinstance(columns, pd.DataFrame) else columns)]  # type: ignore[union-attr]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        listed = ", ".join(map(repr, twice))
+        raise DataError(f"{path}: duplicate column name(s) {listed}; every column needs its own name")
 
 
 #: Column mapping of :func:`load_veterans`.

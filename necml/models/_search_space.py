@@ -81,4 +81,26 @@ def load_model_config(path: str | Path) -> ModelConfig:
     """Load ``configs/models/<model>.yaml``; errors name the file and field."""
     from necml.config import load_config
 
-    return load_config(path, ModelConfig, what="model config")
+    config = load_config(path, ModelConfig, what="model config")
+    _check_parameters(path, config)
+    return config
+
+
+def _check_parameters(path: str | Path, config: ModelConfig) -> None:
+    """Build the estimator once with every parameter the file names: a typo fails here, with the file."""
+    from necml.exceptions import SpecError
+    from necml.models._registry import MODELS
+
+    if config.model not in MODELS:
+        raise SpecError(f"{path}: model: unknown model {config.model!r}; known: {', '.join(MODELS)}")
+    trial = {
+        k: p.choices[0] if p.choices else (int(p.low or 0) if p.type == "int" else p.low)
+        for k, p in config.search.items()
+    }
+    try:
+        estimator = MODELS[config.model]({**config.untuned, **trial}, 0)
+        if hasattr(estimator, "_parameter_constraints"):
+            estimator._validate_params()
+    except (TypeError, ValueError) as exc:
+        text = str(exc).replace("__init__()", "").strip()
+        raise SpecError(f"{path}: fixed/defaults/search: not valid parameters of {config.model!r} ({text})") from None

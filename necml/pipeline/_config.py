@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 __all__ = [
     "DataSource",
@@ -17,7 +17,8 @@ __all__ = [
     "load_pipeline",
 ]
 
-_FROZEN = ConfigDict(frozen=True, extra="forbid")
+PositiveTime = Annotated[float, Field(gt=0)]
+_FROZEN = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class Generate(BaseModel):
@@ -25,7 +26,7 @@ class Generate(BaseModel):
 
     model_config = _FROZEN
     spec: str
-    n: int = Field(gt=0)
+    n: StrictInt = Field(gt=0)
 
 
 class DataSource(BaseModel):
@@ -51,7 +52,7 @@ class GridConfig(BaseModel):
     model_config = _FROZEN
     start: float = Field(default=1.0, ge=0)
     stop: float = 24.0
-    points: int = Field(default=24, ge=2)
+    points: StrictInt = Field(default=24, ge=2)
 
     @model_validator(mode="after")
     def _ordered(self) -> GridConfig:
@@ -64,11 +65,11 @@ class MetricsConfig(BaseModel):
     """Landmarks, Uno's tau, the IBS grid and the calibration landmark (months)."""
 
     model_config = _FROZEN
-    landmarks: list[float] = Field(default_factory=lambda: [6.0, 12.0, 24.0], min_length=1)
+    landmarks: list[PositiveTime] = Field(default_factory=lambda: [6.0, 12.0, 24.0], min_length=1)
     tau: float = Field(default=24.0, gt=0)
     grid: GridConfig = Field(default_factory=GridConfig)
     calibration_at: float = Field(default=12.0, gt=0)
-    calibration_groups: int = Field(default=3, ge=2)
+    calibration_groups: StrictInt = Field(default=3, ge=2)
 
 
 class ValidationConfig(BaseModel):
@@ -76,18 +77,18 @@ class ValidationConfig(BaseModel):
 
     model_config = _FROZEN
     scheme: Literal["cv", "bootstrap", "holdout"] = "cv"
-    folds: int = Field(default=5, ge=2)
-    repeats: int = Field(default=5, ge=1)
-    bootstrap: int = Field(default=100, ge=1)
+    folds: StrictInt = Field(default=5, ge=2)
+    repeats: StrictInt = Field(default=5, ge=1)
+    bootstrap: StrictInt = Field(default=100, ge=1)
     holdout_fraction: float = Field(default=0.3, gt=0, lt=1)
-    ci_resamples: int = Field(default=200, ge=10)
+    ci_resamples: StrictInt = Field(default=200, ge=10)
     intervals: Literal["fixed", "nested"] = Field(
         default="fixed",
         description="fixed: percentile intervals with the fitted models held fixed (always reported); "
         "nested: also Bates-Hastie-Tibshirani nested-CV intervals that include refitting (cv only, "
         "per-patient losses: Brier, IBS)",
     )
-    nested_reps: int = Field(default=10, ge=1, description="nested-CV repetitions (K(K-1)/2 fits each)")
+    nested_reps: StrictInt = Field(default=10, ge=1, description="nested-CV repetitions (K(K-1)/2 fits each)")
 
     @model_validator(mode="after")
     def _nested_needs_cv(self) -> ValidationConfig:
@@ -101,8 +102,8 @@ class ModelEntry(BaseModel):
 
     model_config = _FROZEN
     config: str
-    n_trials: int = Field(default=0, ge=0)
-    inner_folds: int = Field(default=3, ge=2)
+    n_trials: StrictInt = Field(default=0, ge=0)
+    inner_folds: StrictInt = Field(default=3, ge=2)
 
 
 class PipelineConfig(BaseModel):
@@ -112,7 +113,7 @@ class PipelineConfig(BaseModel):
     # a name becomes a folder under --out: one safe path component, never "." or ".."
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,100}$")
     description: str = ""
-    seed: int = Field(default=0, ge=0)
+    seed: StrictInt = Field(default=0, ge=0)
     data: DataSource
     endpoint: str = "os"
     covariates: list[str] | None = None
@@ -126,6 +127,8 @@ class PipelineConfig(BaseModel):
     def _safe_name(self) -> PipelineConfig:
         if set(self.name) == {"."}:
             raise ValueError(f"name {self.name!r} is not a folder name: it would put the run's outputs over --out")
+        if self.name.startswith((".", "-")):
+            raise ValueError(f"name {self.name!r} is not a folder name: it starts with '.' or '-'")
         return self
 
 

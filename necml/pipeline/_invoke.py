@@ -21,10 +21,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from necml.exceptions import DataError
+from necml.files import check_output_root, check_run_directory
 from necml.pipeline._config import PipelineConfig
 from necml.pipeline._outputs import write_outputs
 from necml.pipeline._run import PipelineResult, run_pipeline
-from necml.tracking import PipelineRun, TrackingSettings
+from necml.tracking import RECORD_FILE, PipelineRun, TrackingSettings
 
 __all__ = ["JOURNAL_FILE", "Invocation", "invoke_pipeline", "tuning_journal"]
 
@@ -106,6 +107,8 @@ def invoke_pipeline(
     TrackingUnavailable
         After the results were written, when the store could not be reached.
     """
+    check_output_root(out)
+    check_run_directory(out / config.name, marker=RECORD_FILE)
     tunes = any(m.n_trials > 0 for m in config.models)
     journal = tuning_journal(config, out, resume=resume) if tunes and tuning_storage is None else None
     storage = tuning_storage or (str(journal) if journal else None)

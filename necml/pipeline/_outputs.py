@@ -2,17 +2,16 @@
 
 ``out/<name>/`` holds the tables and plots, the fitted final models (skops, a safe format), the
 tuning trials, the inputs it used (``inputs/``: cohort spec, model configs, data mapping), a
-``pipeline.yaml`` that re-runs the same invocation from this directory, and ``record.json``:
-seeds, data digest and schema, versions, code identity and timing. ``necml log DIR`` sends
+``pipeline.yaml`` that re-runs the same invocation from this directory, ``record.json``:
+seeds, data digest and schema, versions, code identity and timing, and ``report.html``: every
+table and figure with that provenance on one self-contained page. ``necml log DIR`` sends
 such a directory to MLflow; ``necml reproduce`` re-runs it.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -20,11 +19,13 @@ import yaml
 
 from necml.environment import environment_record
 from necml.evaluation import sampler_description
+from necml.files import check_run_directory, publish_directory, staging_directory
 from necml.models import save_model
 from necml.pipeline._plots import plot_comparison, plot_tuning_history
 from necml.pipeline._run import PipelineResult
 from necml.prognosis import write_prognostic
 from necml.random import as_seed_sequence
+from necml.report import write_html_report
 from necml.tracking import RECORD_FILE
 
 __all__ = ["write_outputs"]
@@ -174,13 +175,17 @@ def _write_all(result: PipelineResult, staging: Path, extra: dict[str, object]) 
     models = _save_models(result, staging / "models")
     record = _record(result, models, extra)
     (staging / RECORD_FILE).write_text(json.dumps(record, indent=2, default=str), encoding="utf-8")
+    shown = {k: v for k, v in record.items() if k != "data"} | {
+        "data": {k: v for k, v in record["data"].items() if k not in ("schema", "design_dtypes")}}
+    write_html_report(staging, title=f"Pipeline {result.config.name}", provenance=shown)
 
 
 def write_outputs(result: PipelineResult, out: str | Path, *, record: dict[str, object] | None = None) -> Path:
     """Write every table, plot, model and input into ``out/<name>``, all or nothing.
 
-    Everything is written to a temporary sibling directory first, which then replaces
-    ``out/<name>``: an error half-way leaves the previous outputs untouched.
+    Everything is written to a staging sibling directory first, which then replaces
+    ``out/<name>``: an error half-way leaves the previous outputs untouched. ``out/<name>`` is
+    replaced only when it is a run directory necml wrote (it holds ``record.json``) or empty.
 
     Parameters
     ----------
@@ -195,16 +200,12 @@ def write_outputs(result: PipelineResult, out: str | Path, *, record: dict[str, 
     pathlib.Path
         The run directory ``out/<name>``.
     """
-    final = Path(out) / result.config.name
-    final.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
+    final = check_run_directory(Path(out) / result.config.name, marker=RECORD_FILE)
+    staging = staging_directory(final.parent, final.name)
     try:
         _write_all(result, staging, record or {})
-        if final.exists():
-            trash = Path(tempfile.mkdtemp(prefix=f".{final.name}.old.", dir=final.parent))
-            os.replace(final, trash / final.name)
-            shutil.rmtree(trash)
-        os.replace(staging, final)
+        check_run_directory(final, marker=RECORD_FILE)  # again: it may have appeared meanwhile
+        publish_directory(staging, final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -22,8 +22,9 @@ import pandas as pd
 
 from necml.environment import code_sha256, package_versions
 from necml.exceptions import ReproductionError
-from necml.pipeline._config import load_pipeline
+from necml.pipeline._config import PipelineConfig, load_pipeline
 from necml.pipeline._invoke import invoke_pipeline
+from necml.pipeline._run import load_data
 from necml.tracking import TrackingSettings, download_run, metric_values, read_record
 
 __all__ = ["MetricCheck", "Reproduction", "reproduce_run"]
@@ -79,6 +80,37 @@ def _code_notes(record: dict, allow_code_change: bool) -> list[str]:
     return notes
 
 
+def _inside(value: str, root: Path, field: str) -> None:
+    path = Path(value)
+    if path.is_absolute() or not (root / path).resolve().is_relative_to(root.resolve()):
+        raise ReproductionError(
+            f"the record's pipeline.yaml, {field}: {value!r} points outside the run's record; refused "
+            "(a record names its inputs inside itself, under inputs/)"
+        )
+
+
+def _check_inputs(config: PipelineConfig, inputs: Path, record: dict) -> None:
+    """Refuse a crafted record before anything is analysed or logged.
+
+    The cohort spec, mapping and model configs must lie inside the downloaded record; the data
+    (a user's file, a generated cohort, a shipped data set) must have the recorded SHA-256.
+    """
+    if config.data.generate is not None:
+        _inside(config.data.generate.spec, inputs, "data.generate.spec")
+    if config.data.mapping is not None:
+        _inside(config.data.mapping, inputs, "data.mapping")
+    for i, model in enumerate(config.models):
+        _inside(model.config, inputs, f"models.{i}.config")
+    recorded = str(record.get("data", {}).get("sha256", ""))
+    found = load_data(config, inputs).sha256
+    if found != recorded:
+        where = config.data.file or config.data.dataset or "the generated cohort"
+        raise ReproductionError(
+            f"the data ({where}) differ from the recorded data: SHA-256 {found[:12]}... against "
+            f"{recorded[:12] or 'none'}...; nothing was analysed or logged"
+        )
+
+
 def reproduce_run(
     run_id: str,
     *,
@@ -112,7 +144,8 @@ def reproduce_run(
     Raises
     ------
     ReproductionError
-        The code differs and ``allow_code_change`` is False.
+        The code differs and ``allow_code_change`` is False; the record names an input outside
+        itself; or the data's SHA-256 differs from the record's (checked before any analysis).
     """
     with tempfile.TemporaryDirectory(prefix="necml-reproduce-") as tmp:
         inputs = download_run(settings, run_id, tmp)
@@ -120,6 +153,7 @@ def reproduce_run(
         table = pd.read_csv(inputs / "metrics.csv", float_precision="round_trip")
         notes = _code_notes(record, allow_code_change)
         config = load_pipeline(inputs / "pipeline.yaml")
+        _check_inputs(config, inputs, record)
         invocation = invoke_pipeline(
             config,
             base=inputs,

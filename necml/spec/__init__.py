@@ -30,6 +30,7 @@ from necml.spec._distributions import (
     ShareAbove,
     ZeroInflatedDist,
 )
+from necml.spec._km import KMFigure
 from necml.spec._load import (
     format_validation_error,
     load_config,
@@ -56,6 +57,7 @@ __all__ = [
     "Effect",
     "EndpointSpec",
     "FollowUp",
+    "KMFigure",
     "Landmark",
     "MedianRangeDist",
     "MedianTarget",

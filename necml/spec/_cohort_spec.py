@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 from necml.spec._departures import Departure
 from necml.spec._distributions import (
@@ -14,6 +14,7 @@ from necml.spec._distributions import (
     Distribution,
     Percent,
 )
+from necml.spec._km import KMFigure
 from necml.spec._provenance import Source
 from necml.spec._term import Term
 
@@ -41,14 +42,14 @@ RESPONSE_LEVELS: tuple[str, ...] = ("CR", "PR", "SD", "PD", "NE")
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class Arm(_Frozen):
     """A treatment arm: its label, its published size and whether it is the control."""
 
     label: str
-    n: int = Field(gt=0)
+    n: StrictInt = Field(gt=0)
     control: bool = False
     source: Source
 
@@ -107,9 +108,33 @@ class Dependence(_Frozen):
     method: Literal["gaussian_copula"] = "gaussian_copula"
     rank_correlations: list[Correlation] = Field(default_factory=list)
 
+    @model_validator(mode="after")
+    def _distinct_pairs(self) -> Dependence:
+        seen: dict[frozenset[str], int] = {}
+        for i, corr in enumerate(self.rank_correlations):
+            a, b = corr.between
+            if a == b:
+                raise ValueError(
+                    f"rank_correlations.{i}.between: a variable cannot be correlated with itself, got [{a}, {b}]"
+                )
+            pair = frozenset(corr.between)
+            if pair in seen:
+                raise ValueError(
+                    f"rank_correlations.{i}.between: the pair [{a}, {b}] is already given in "
+                    f"rank_correlations.{seen[pair]}; give each pair once"
+                )
+            seen[pair] = i
+        return self
+
+
+#: The largest (and 1 / the smallest) hazard ratio a spec may state; 1e300 or inf is a typo.
+MAX_HR = 1000.0
+#: The largest calibration sample (about 2 KB of memory per patient).
+MAX_CALIBRATION_N = 2_000_000
+
 
 class _Ratio(_Frozen):
-    hr: float = Field(gt=0.0)
+    hr: float = Field(gt=1 / MAX_HR, le=MAX_HR)
     ci: tuple[float, float] | None = None
     p: float | None = Field(default=None, ge=0.0, le=1.0)
     source: Source
@@ -240,7 +265,7 @@ class CohortSpec(_Frozen):
     """
 
     name: str = Field(pattern=r"^[a-z0-9_]+$")
-    title: str
+    title: str = Field(max_length=2000)
     seed_file: str
     time_unit: Literal["months"] = "months"
     arms: dict[str, Arm] = Field(min_length=1)
@@ -249,10 +274,26 @@ class CohortSpec(_Frozen):
     outcomes: dict[Literal["pfs", "os"], EndpointSpec]
     follow_up: FollowUp
     response: ResponseSpec | None = None
-    conflicts: list[Conflict] = Field(default_factory=list)
-    calibration_seed: int = Field(default=20250101, ge=0)
-    calibration_n: int = Field(default=40000, ge=1000)
+    conflicts: list[Conflict] = Field(default_factory=list, max_length=10_000)
+    calibration_seed: StrictInt = Field(default=20250101, ge=0)
+    calibration_n: StrictInt = Field(
+        default=40000, ge=1000, le=MAX_CALIBRATION_N,
+        description="calibration sample size; about 2 KB of memory per patient",
+    )
     departures: list[Departure] = Field(default_factory=list, exclude_if=lambda v: not v)
+    #: digitised Kaplan-Meier figures (endpoint -> arm -> figure); see necml.spec._km
+    km: dict[Literal["pfs", "os"], dict[str, KMFigure]] = Field(default_factory=dict, exclude_if=lambda v: not v)
+
+    @model_validator(mode="after")
+    def _km_arms(self) -> CohortSpec:
+        for ep, figures in self.km.items():
+            for arm, fig in figures.items():
+                if arm not in self.arms:
+                    raise ValueError(f"km.{ep}.{arm}: unknown arm; the arms are {sorted(self.arms)}")
+                if fig.at_risk[0][1] != self.arms[arm].n:
+                    raise ValueError(f"km.{ep}.{arm}.at_risk[0]: `at risk at time 0 == arms.{arm}.n` must hold, "
+                                     f"but got ({fig.at_risk[0][1]}, {self.arms[arm].n})")
+        return self
 
     @model_validator(mode="after")
     def _cross_references(self) -> CohortSpec:  # noqa: C901 - one flat list of checks
@@ -281,8 +322,35 @@ class CohortSpec(_Frozen):
                 self._check_term(f"outcomes.{ep}.effects.{i}.term", eff.term)
         if self.response is not None and set(self.response.arms) != arms:
             raise ValueError(f"response.arms must name every arm {sorted(arms)}")
+        for arm in self.arms:
+            pfs, os_ = self.outcomes["pfs"].arms[arm].median, self.outcomes["os"].arms[arm].median
+            if pfs > os_:
+                raise ValueError(
+                    f"outcomes.pfs.arms.{arm}.median: `median PFS <= median OS` must hold (PFS ends at death "
+                    f"at the latest), but got (pfs={pfs}, os={os_})"
+                )
+        self._check_counts()
         self._check_departures(arms - set(controls))
         return self
+
+    def _check_counts(self) -> None:
+        """A printed count must match its percentage of the arm (or of its non-missing patients)."""
+        for name, var in self.variables.items():
+            for arm, dist in var.arms.items():
+                n = self.arms[arm].n
+                found = [(f"variables.{name}.arms.{arm}", getattr(dist, "count", None), getattr(dist, "percent", 0.0))]
+                share = getattr(dist, "share_above", None)
+                if share is not None:
+                    found.append((f"variables.{name}.arms.{arm}.share_above", share.count, share.percent))
+                for path, count, percent in found:
+                    if count is None:
+                        continue
+                    observed = n * (1 - dist.missing_percent / 100)
+                    if count > n or min(abs(100 * count / d - percent) for d in (n, max(observed, 1))) > 1.0:
+                        raise ValueError(
+                            f"{path}.count: `count / n` must match `percent` (to 1 point), but got "
+                            f"(count={count}, n={n}, {100 * count / n:.1f}% against percent={percent})"
+                        )
 
     def _check_departures(self, experimental: set[str]) -> None:
         delayed: list[str] = []

@@ -36,7 +36,7 @@ Endpoints = list[Literal["pfs", "os"]]
 
 
 class _Departure(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     endpoints: Endpoints = Field(default_factory=lambda: ["pfs", "os"], min_length=1)
     source: Source

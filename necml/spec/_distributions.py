@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 from necml.spec._provenance import Source
 
@@ -29,7 +29,7 @@ Percent = Annotated[float, Field(ge=0.0, le=100.0)]
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class ShareAbove(_Frozen):
@@ -50,7 +50,23 @@ class ShareAbove(_Frozen):
     cutoff: float
     percent: Percent
     inclusive: bool = True
-    count: int | None = Field(default=None, ge=0)
+    count: StrictInt | None = Field(default=None, ge=0)
+
+
+def _check_share(mean: float, sd: float, share: ShareAbove | None) -> None:
+    """Cantelli's inequality: no distribution with this mean and SD has this share above the cut-off."""
+    if share is None:
+        return
+    p, c = share.percent / 100, share.cutoff
+    z = (c - mean) / sd  # products, not powers: a huge value gives inf (bound 0), never an OverflowError
+    bound = 1.0 / (1.0 + z * z)
+    tail = p if c > mean else 1 - p
+    if (c != mean and tail > bound + 1e-9) or (p == 1 and c > mean) or (p == 0 and c < mean):
+        raise ValueError(
+            f"share_above: {share.percent}% at or above {c} is impossible with mean {mean} and SD {sd} "
+            f"(at most {100 * (bound if c > mean else 1 - bound):.1f}% {'above' if c > mean else 'below'} "
+            "is possible, Cantelli's inequality)"
+        )
 
 
 class _Base(_Frozen):
@@ -71,6 +87,11 @@ class NormalDist(_Base):
     mean: float
     sd: float = Field(gt=0.0)
     share_above: ShareAbove | None = None
+
+    @model_validator(mode="after")
+    def _possible_share(self) -> NormalDist:
+        _check_share(self.mean, self.sd, self.share_above)
+        return self
 
 
 class QuartilesDist(_Base):
@@ -117,6 +138,11 @@ class BetaDist(_Base):
     sd: float = Field(gt=0.0)
     share_above: ShareAbove | None = None
 
+    @model_validator(mode="after")
+    def _possible_share(self) -> BetaDist:
+        _check_share(self.mean, self.sd, self.share_above)
+        return self
+
 
 PositivePart = Annotated[
     NormalDist | QuartilesDist | BetaDist, Field(discriminator="dist")
@@ -137,7 +163,7 @@ class BernoulliDist(_Base):
 
     dist: Literal["bernoulli"]
     percent: Percent
-    count: int | None = Field(default=None, ge=0)
+    count: StrictInt | None = Field(default=None, ge=0)
 
 
 class CategoricalDist(_Base):

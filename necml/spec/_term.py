@@ -15,7 +15,7 @@ class Term(BaseModel):
     ``value >`` the variable's reference ULN. None set: a binary variable's ``True``.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     variable: str
     per: float | None = Field(default=None, gt=0.0)

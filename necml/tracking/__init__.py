@@ -8,8 +8,14 @@ from necml.tracking._settings import DEFAULT_ARTIFACTS, DEFAULT_DB, TrackingSett
 
 prepare_environment()
 
+from necml.tracking._client import unreachable_reason  # noqa: E402
 from necml.tracking._directory import RECORD_FILE, read_record  # noqa: E402
-from necml.tracking._lifecycle import PipelineRun, log_saved_directory, unavailable_message  # noqa: E402
+from necml.tracking._lifecycle import (  # noqa: E402
+    PipelineRun,
+    log_saved_directory,
+    mark_orphaned_runs,
+    unavailable_message,
+)
 from necml.tracking._log import log_run_directory, metric_values  # noqa: E402
 from necml.tracking._query import RunSummary, download_run, get_run_summary, list_runs  # noqa: E402
 from necml.tracking._study import STUDY_FILE, log_study_directory  # noqa: E402
@@ -28,8 +34,10 @@ __all__ = [
     "log_run_directory",
     "log_saved_directory",
     "log_study_directory",
+    "mark_orphaned_runs",
     "metric_values",
     "prepare_environment",
     "read_record",
     "unavailable_message",
+    "unreachable_reason",
 ]

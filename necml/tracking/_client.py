@@ -6,7 +6,7 @@ from functools import lru_cache
 
 from necml.tracking._settings import TrackingSettings
 
-__all__ = ["client", "experiment_id", "unreachable_errors"]
+__all__ = ["client", "experiment_id", "unreachable_errors", "unreachable_reason"]
 
 
 @lru_cache(maxsize=8)
@@ -24,8 +24,20 @@ def unreachable_errors() -> tuple[type[BaseException], ...]:
     """Exceptions meaning the store could not be reached or written."""
     import requests
     from mlflow.exceptions import MlflowException
+    from sqlalchemy.exc import SQLAlchemyError
 
-    return (MlflowException, requests.exceptions.RequestException, OSError)
+    return (MlflowException, requests.exceptions.RequestException, SQLAlchemyError, OSError)
+
+
+def unreachable_reason(exc: BaseException) -> str | None:
+    """The first line of a store client's error (MLflow, HTTP, SQL), or None for any other error."""
+    import requests
+    from mlflow.exceptions import MlflowException
+    from sqlalchemy.exc import SQLAlchemyError
+
+    if isinstance(exc, MlflowException | requests.exceptions.RequestException | SQLAlchemyError):
+        return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+    return None
 
 
 def experiment_id(settings: TrackingSettings, name: str) -> str:

@@ -9,6 +9,9 @@ log them later (``necml log DIR``), which completes the same run when it was cre
 
 from __future__ import annotations
 
+import os
+import socket
+import sys
 from pathlib import Path
 
 from necml.exceptions import TrackingUnavailable
@@ -18,7 +21,7 @@ from necml.tracking._log import log_run_directory
 from necml.tracking._settings import TrackingSettings
 from necml.tracking._study import STUDY_FILE, log_study_directory
 
-__all__ = ["PipelineRun", "log_saved_directory", "unavailable_message"]
+__all__ = ["PipelineRun", "log_saved_directory", "mark_orphaned_runs", "unavailable_message"]
 
 
 def unavailable_message(settings: TrackingSettings, directory: str | Path, reason: str) -> str:
@@ -33,6 +36,39 @@ def unavailable_message(settings: TrackingSettings, directory: str | Path, reaso
 def _reason(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return text[:300]
+
+
+def mark_orphaned_runs(settings: TrackingSettings, experiment: str, *, keep: str | None = None) -> list[str]:
+    """Mark FAILED the RUNNING runs of ``experiment`` whose necml process (on this host) is dead.
+
+    A run killed by ``kill -9`` or a power cut cannot mark itself; the next run in the same
+    experiment does, tags it ``necml.orphaned`` and says so on stderr. Returns their ids.
+    """
+    mlflow_client = client(settings)
+    host = socket.gethostname()
+    found = mlflow_client.search_runs(
+        [experiment], filter_string=f"attributes.status = 'RUNNING' and tags.`necml.host` = '{host}'", max_results=200
+    )
+    marked = []
+    for run in found:
+        pid = run.data.tags.get("necml.pid", "")
+        if run.info.run_id == keep or not pid.isdigit() or _alive(int(pid)):
+            continue
+        mlflow_client.set_tag(run.info.run_id, "necml.orphaned", f"process {pid} on {host} died while it ran")
+        mlflow_client.set_terminated(run.info.run_id, "FAILED")
+        marked.append(run.info.run_id)
+        print(f"note: marked MLflow run {run.info.run_id} FAILED: its process {pid} died while it ran", file=sys.stderr)
+    return marked
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class PipelineRun:
@@ -67,6 +103,7 @@ class PipelineRun:
         self.pipeline = pipeline
         self.run_id: str | None = None
         self.start_error: str | None = None
+        self.orphans: list[str] = []
         try:
             mlflow_client = client(settings)
             experiment = experiment_id(settings, pipeline)
@@ -78,12 +115,19 @@ class PipelineRun:
                     "necml.pipeline": pipeline,
                     "necml.seed": str(seed),
                     "necml.command": command[:5000],
+                    "necml.pid": str(os.getpid()),
+                    "necml.host": socket.gethostname(),
                     **(tags or {}),
                 },
             )
             self.run_id = run.info.run_id
         except unreachable_errors() as exc:
             self.start_error = _reason(exc)
+            return
+        try:
+            self.orphans = mark_orphaned_runs(settings, experiment, keep=self.run_id)
+        except unreachable_errors():  # best effort: the next run tries again
+            pass
 
     def record(self) -> dict[str, object]:
         """What ``record.json`` keeps about tracking."""

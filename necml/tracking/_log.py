@@ -20,6 +20,7 @@ Nested run per model (tag ``necml.kind=model``)
 from __future__ import annotations
 
 import math
+import os
 import tempfile
 import warnings
 from dataclasses import dataclass
@@ -155,15 +156,32 @@ def _log_batches(run_id: str, settings: TrackingSettings, metrics: list, params:
         mlflow_client.log_batch(run_id, metrics=metrics[start : start + 100], params=items[start : start + 100])
 
 
+def regular_files(directory: Path, skip: set[str] = frozenset()) -> list[Path]:  # type: ignore[assignment]
+    """Every regular file under ``directory``, hidden entries and ``skip`` left out; links are never followed.
+
+    A symbolic link (to a file or a folder, inside or outside) is skipped, so a crafted run
+    directory cannot make ``necml log`` upload ``/etc``.
+    """
+    found = []
+    for root, dirs, files in os.walk(directory, followlinks=False):
+        top = Path(root) == directory
+        dirs[:] = sorted(
+            d for d in dirs
+            if not d.startswith(".") and not (top and d in skip) and not os.path.islink(os.path.join(root, d))
+        )
+        for name in sorted(files):
+            path = Path(root) / name
+            if name.startswith(".") or (top and name in skip) or path.is_symlink() or not path.is_file():
+                continue
+            found.append(path)
+    return found
+
+
 def _log_files(run_id: str, settings: TrackingSettings, directory: Path, skip: set[str]) -> None:
     mlflow_client = client(settings)
-    for entry in sorted(directory.iterdir()):
-        if entry.name in skip or entry.name.startswith("."):
-            continue
-        if entry.is_dir():
-            mlflow_client.log_artifacts(run_id, str(entry), artifact_path=entry.name)
-        else:
-            mlflow_client.log_artifact(run_id, str(entry))
+    for path in regular_files(directory, skip):
+        parent = path.parent.relative_to(directory).as_posix()
+        mlflow_client.log_artifact(run_id, str(path), artifact_path=None if parent == "." else parent)
 
 
 def _child_runs(settings: TrackingSettings, experiment: str, parent: str) -> dict[str, object]:

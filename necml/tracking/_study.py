@@ -58,7 +58,9 @@ def log_study_directory(directory: str | Path, settings: TrackingSettings) -> st
         metrics.append(Metric(f"{name}.mcse", float(row.mcse), stamp, 0))
     _log_batches(run.info.run_id, settings, metrics, _flatten(study))
     for entry in sorted(directory.iterdir()):
-        if entry.is_file() and entry.suffix != ".sqlite":
+        if entry.is_symlink() or entry.name.startswith(".") or entry.suffix == ".sqlite":
+            continue  # never follow a link out of the study directory
+        if entry.is_file():
             mlflow_client.log_artifact(run.info.run_id, str(entry))
     mlflow_client.set_terminated(run.info.run_id, "FINISHED")
     return run.info.run_id

@@ -118,7 +118,7 @@ def test_spec_is_frozen(lcnec) -> None:
 def test_hash_ignores_key_order(raw: dict) -> None:
     reordered = dict(reversed(list(raw.items())))
     assert spec_hash(spec_from_dict(raw)) == spec_hash(spec_from_dict(reordered))
-    changed = _set(raw, ["arms", "chemo", "n"], 18)
+    changed = _set(raw, ["arms", "chemo", "label"], "chemotherapy (changed)")
     assert spec_hash(spec_from_dict(raw)) != spec_hash(spec_from_dict(changed))
 
 
