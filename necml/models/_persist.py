@@ -10,6 +10,7 @@ __all__ = ["SKOPS_TRUSTED_TYPES", "load_model", "save_model"]
 
 #: Types necml's fitted pipelines contain beyond skops' defaults; loading trusts these only.
 SKOPS_TRUSTED_TYPES = [
+    "necml.models._coxph.CoxPHSurvival",
     "necml.models._preprocess._as_text",
     "necml.models._xgb.XGBAFTSurvival",
     "necml.models._xgb.XGBCoxSurvival",

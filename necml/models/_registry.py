@@ -9,9 +9,10 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.pipeline import Pipeline
 from sksurv.ensemble import GradientBoostingSurvivalAnalysis, RandomSurvivalForest
-from sksurv.linear_model import CoxnetSurvivalAnalysis, CoxPHSurvivalAnalysis
+from sksurv.linear_model import CoxnetSurvivalAnalysis
 
 from necml.dataset import Covariate
+from necml.models._coxph import CoxPHSurvival
 from necml.models._preprocess import make_preprocessor
 from necml.models._xgb import XGBAFTSurvival, XGBCoxSurvival
 
@@ -19,7 +20,7 @@ __all__ = ["MODELS", "make_model", "survival_at"]
 
 
 def _coxph(params: dict, random_state: int) -> BaseEstimator:
-    return CoxPHSurvivalAnalysis(ties="efron", **params)
+    return CoxPHSurvival(**params)
 
 
 def _coxnet(params: dict, random_state: int) -> BaseEstimator:
@@ -44,7 +45,7 @@ def _xgb_aft(params: dict, random_state: int) -> BaseEstimator:
     return XGBAFTSurvival(random_state=random_state, **params)
 
 
-#: Model name -> factory(params, random_state). Cox PH uses Efron ties (sksurv's default is Breslow).
+#: Model name -> factory(params, random_state). Cox PH is fitted as R's ``coxph`` (Efron ties, NA terms).
 MODELS: dict[str, Callable[[dict, int], BaseEstimator]] = {
     "coxph": _coxph,
     "coxnet": _coxnet,
