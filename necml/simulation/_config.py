@@ -14,15 +14,18 @@ from __future__ import annotations
 import math
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 from necml.spec import Departure
 
 __all__ = ["MethodConfig", "Mechanism", "StudyConfig", "TargetMcse", "load_study"]
 
-_FROZEN = ConfigDict(frozen=True, extra="forbid")
+PositiveTime = Annotated[float, Field(gt=0)]
+#: The most replicates per scenario a study may ask for.
+MAX_REPLICATES = 1_000_000
+_FROZEN = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class Mechanism(BaseModel):
@@ -37,18 +40,20 @@ class Mechanism(BaseModel):
     model_config = _FROZEN
     spec: str
     endpoint: Literal["pfs", "os"] = "os"
-    n: list[int] = Field(min_length=1)
+    n: list[StrictInt] = Field(min_length=1)
     effect_scale: list[float] = Field(default_factory=lambda: [1.0], min_length=1)
     censoring: list[Literal["published", "none"] | float] = Field(
         default_factory=lambda: ["published"], min_length=1, exclude_if=lambda v: v == ["published"]
     )
     departures: dict[str, list[Departure]] = Field(default_factory=dict, exclude_if=lambda v: not v)
-    true_c_n: int = Field(default=20000, ge=1000, description="size of the sample for true C-indices")
+    true_c_n: StrictInt = Field(default=20000, ge=1000, description="size of the sample for true C-indices")
 
     @model_validator(mode="after")
     def _sizes(self) -> Mechanism:
         if any(n < 10 for n in self.n):
             raise ValueError(f"every n must be >= 10, got {self.n}")
+        if any(n > 1_000_000 for n in self.n):
+            raise ValueError(f"every n must be <= 1000000 (about 4 KB of memory per patient), got {self.n}")
         if any(s < 0 for s in self.effect_scale):
             raise ValueError(f"effect scales must be >= 0, got {self.effect_scale}")
         shares = [c for c in self.censoring if not isinstance(c, str)]
@@ -75,16 +80,24 @@ class MethodConfig(BaseModel):
     term. ``model``: a zoo model (``config``), validated by ``folds``-fold CV inside the
     replicate, tuned with ``n_trials``. ``python``: ``callable`` = ``"module:function"`` taking
     ``(frame, mechanism, seed)`` and returning rows (dicts with ``estimand``, ``estimate``, ...).
+    ``cox_firth``: the multivariate model fitted by Firth's penalised likelihood (Heinze &
+    Schemper 2001; Breslow ties), profile-likelihood CIs (``ci: pl``, or Wald: ``ci: wald``) and
+    likelihood-ratio p-values. ``drop_constant`` (``cox``, ``cox_firth``): the analyst's rule for
+    a covariate constant in the replicate: drop the term (recorded in the row's ``note``) and fit
+    the others; without it the pre-specified model cannot be fitted and the replicate fails with
+    reason ``constant column``.
     """
 
     model_config = _FROZEN
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
-    kind: Literal["cox", "cox_univariate", "model", "python"]
+    kind: Literal["cox", "cox_univariate", "cox_firth", "model", "python"]
     terms: list[str] | None = None
     penalizer: float = Field(default=0.0, ge=0)
+    drop_constant: bool = Field(default=False, exclude_if=lambda v: not v)
+    ci: Literal["pl", "wald"] = Field(default="pl", exclude_if=lambda v: v == "pl")
     config: str | None = None
-    n_trials: int = Field(default=0, ge=0)
-    folds: int = Field(default=5, ge=2)
+    n_trials: StrictInt = Field(default=0, ge=0)
+    folds: StrictInt = Field(default=5, ge=2)
     callable: str | None = None
 
     @model_validator(mode="after")
@@ -119,17 +132,21 @@ class StudyConfig(BaseModel):
     """A simulation study (see the module docstring)."""
 
     model_config = _FROZEN
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
-    aims: str
-    seed: int = Field(default=0, ge=0)
-    replicates: int | None = Field(default=None, ge=2)
+    # the name becomes the folder out/<name>: one safe path component, never "." or ".."
+    name: str = Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$")
+    aims: str = Field(max_length=100_000)
+    seed: StrictInt = Field(default=0, ge=0)
+    replicates: StrictInt | None = Field(default=None, ge=2)
     target: TargetMcse | None = None
     alpha: float = Field(default=0.05, gt=0, lt=1)
     data: Mechanism
     estimands: list[str] | None = Field(default=None, description="terms to report; default all")
     methods: list[MethodConfig] = Field(min_length=1)
-    landmarks: list[float] = Field(default_factory=lambda: [6.0, 12.0])
+    landmarks: list[PositiveTime] = Field(default_factory=lambda: [6.0, 12.0])
     tau: float = Field(default=12.0, gt=0)
+    reference: str | None = Field(
+        default=None, exclude_if=lambda v: v is None, description="method for the relative precision of the others"
+    )
 
     @model_validator(mode="after")
     def _replicates(self) -> StudyConfig:
@@ -138,6 +155,14 @@ class StudyConfig(BaseModel):
         names = [m.name for m in self.methods]
         if len(set(names)) != len(names):
             raise ValueError(f"method names must be unique, got {names}")
+        if self.reference is not None and self.reference not in names:
+            raise ValueError(f"reference: {self.reference!r} is not one of the methods {names}")
+        if self.n_replicates > MAX_REPLICATES:
+            given = f"target.mcse: {self.target.mcse:g}" if self.target else f"replicates: {self.replicates}"
+            raise ValueError(
+                f"{given} means {self.n_replicates:.3g} replicates per scenario; at most {MAX_REPLICATES:,} "
+                "(about 4 KB of memory and store each)"
+            )
         return self
 
     @property

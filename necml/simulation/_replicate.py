@@ -21,6 +21,8 @@ from necml.simulation._methods import run_method
 __all__ = ["ReplicateResult", "ReplicateTask", "run_replicate", "scenario_columns", "scenarios"]
 
 _METHOD_ERRORS = (ValueError, ArithmeticError, np.linalg.LinAlgError)
+#: Methods that take their columns from the replicate's design, built once for all of them.
+_SHARED_DESIGN = ("cox", "cox_univariate", "cox_firth")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,19 +67,29 @@ def scenario_columns(scenario: Scenario) -> dict[str, object]:
 
 
 def run_replicate(task: ReplicateTask) -> ReplicateResult:
-    """Run one replicate (see the module docstring); method failures become flagged rows."""
+    """Run one replicate (see the module docstring); method failures become flagged rows.
+
+    A method that raises gives one row with estimand ``*`` and reason ``method raised``; the
+    performance table counts it as a failure of every estimand of that method.
+    """
     start = time.perf_counter()
     study, scenario = task.study, task.scenario
     seed = child_seed(np.random.SeedSequence(study.seed), scenario.key, task.replicate)
     mech = mechanism_for(study.data, scenario)
     frame = mech.sample(scenario.n, child_seed(seed, "data"))
+    design = mech.design(frame) if any(m.kind in _SHARED_DESIGN for m in study.methods) else None
     rows: list[dict[str, object]] = []
     for method in study.methods:
-        context = {"study": study, "scenario": scenario, "seed": child_seed(seed, "method", method.name)}
+        context = {
+            "study": study, "scenario": scenario, "seed": child_seed(seed, "method", method.name), "design": design,
+        }
         try:
             found = run_method(method, frame, mech, **context)
         except _METHOD_ERRORS as exc:
-            found = [{"method": method.name, "estimand": "*", "converged": False, "note": f"failed: {exc}"}]
+            found = [
+                {"method": method.name, "estimand": "*", "converged": False, "reason": "method raised",
+                 "note": f"failed: {type(exc).__name__}: {exc}"}
+            ]
         if study.estimands is not None:
             found = [
                 r for r in found if r["estimand"] in study.estimands or r["estimand"] in ("cindex_harrell", "ibs", "*")

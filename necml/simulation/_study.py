@@ -18,12 +18,14 @@ import pandas as pd
 import yaml
 
 from necml.exceptions import DataError
+from necml.files import all_or_nothing, check_output_root, check_run_directory, directory_lock
 from necml.markdown import markdown_table
 from necml.simulation._config import StudyConfig
 from necml.simulation._execute import execute
 from necml.simulation._performance import performance_table, summary_table
 from necml.simulation._plots import plot_bias_coverage, plot_cindex, plot_power
 from necml.simulation._replicate import ReplicateResult, ReplicateTask, scenarios
+from necml.simulation._report import write_study_extras
 from necml.simulation._store import ReplicateStore
 
 __all__ = ["StudyResult", "check_study", "resolve_study", "run_study", "study_hash"]
@@ -64,9 +66,11 @@ def check_study(config: StudyConfig) -> None:
     from necml.models import load_model_config
     from necml.simulation._mechanism import mechanism_for
 
-    for method in config.methods:
+    for i, method in enumerate(config.methods):
         if method.kind == "model":
             load_model_config(method.config or "")
+        if method.kind == "python":
+            _check_callable(config.name, f"methods.{i}.callable", method.callable or "")
     known = [mechanism_for(config.data, s).term_names for s in scenarios(config)][0]  # every variant must fit
     where = [(f"methods.{i}.terms", m.terms or []) for i, m in enumerate(config.methods)]
     for field, names in [*where, ("estimands", config.estimands or [])]:
@@ -76,6 +80,24 @@ def check_study(config: StudyConfig) -> None:
                 f"study {config.name!r}, {field}: unknown term(s) {unknown}; the spec's "
                 f"{config.data.endpoint} terms are {known}"
             )
+
+
+def _check_callable(study: str, field: str, target: str) -> None:
+    """Import a ``python:`` method before the first replicate: a typo fails here, not in every replicate."""
+    import importlib
+
+    from necml.exceptions import SpecError
+
+    module_name, _, function = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:  # noqa: BLE001 - any import failure of the user's module is reported
+        raise SpecError(
+            f"study {study!r}, {field}: cannot import module {module_name!r} ({type(exc).__name__}: {exc})"
+        ) from None
+    found = getattr(module, function, None)
+    if not callable(found):
+        raise SpecError(f"study {study!r}, {field}: module {module_name!r} has no function {function!r}")
 
 
 def study_hash(config: StudyConfig) -> str:
@@ -101,6 +123,7 @@ def _write_products(config: StudyConfig, directory: Path, replicates: pd.DataFra
     plot_bias_coverage(performance, shown[:6], directory / "bias_coverage.png")
     plot_power(performance, shown[:6], directory / "power.png")
     plot_cindex(replicates, directory / "cindex.png")
+    write_study_extras(config, directory, replicates, performance, shown)  # protocol.md, failure reasons, plots
     wide = summary_table(performance)
     text = (
         f"# {config.name}\n\n{config.aims.strip()}\n\n{config.n_replicates} replicates per scenario, seed "
@@ -138,9 +161,28 @@ def run_study(
     Returns
     -------
     StudyResult
+
+    Raises
+    ------
+    OutputError
+        ``out`` is not a writable directory, ``out/<name>`` is not a study directory, or
+        another process runs the same study directory now (the message names it).
     """
     check_study(config)
-    directory = Path(out) / config.name
+    directory = check_run_directory(Path(check_output_root(out)) / config.name, marker=STORE_FILE)
+    with directory_lock(directory, what=f"study {config.name!r}"):
+        return _run_locked(config, directory, workers=workers, scheduler=scheduler, resume=resume, progress=progress)
+
+
+def _run_locked(
+    config: StudyConfig,
+    directory: Path,
+    *,
+    workers: int,
+    scheduler: str | None,
+    resume: bool,
+    progress: Callable[[int, int], None] | None,
+) -> StudyResult:
     store_path = directory / STORE_FILE
     if store_path.exists() and not resume:
         raise DataError(f"{store_path} exists: pass --resume to continue that study, or choose another --out")
@@ -167,8 +209,9 @@ def run_study(
         # the store's hash fixes the scenarios; an earlier, longer run may hold more replicates
         replicates = store.frame()
         replicates = replicates[replicates["replicate"] < config.n_replicates].reset_index(drop=True)
-        performance = performance_table(replicates, config.alpha)
-        _write_products(config, directory, replicates, performance)
+        performance = performance_table(replicates, config.alpha, reference=config.reference)
+        with all_or_nothing():
+            _write_products(config, directory, replicates, performance)
         return StudyResult(
             config=config,
             directory=directory,

@@ -90,3 +90,20 @@ def test_bad_study_exits_2_with_the_field_and_reason(tmp_path: Path, change: dic
     result = runner.invoke(app, ["simulate", str(path), "--out", str(tmp_path / "out"), "--no-track"])
     assert result.exit_code == 2, result.output
     assert re.search(message, result.output, re.S), result.output
+
+
+def test_simulate_find_n_writes_the_needed_n_with_its_ci(tmp_path: Path) -> None:
+    study = {**STUDY, "data": {"spec": EPNEC, "endpoint": "os", "n": [20, 40]}}  # search n in [10, 320]
+    path = tmp_path / "study.yaml"
+    path.write_text(yaml.safe_dump(study))
+    result = runner.invoke(
+        app, ["simulate", str(path), "--find-n", "nlr_gt_3", "--power", "0.8", "--replicates", "20",
+              "--out", str(tmp_path / "out")],
+    )
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(tmp_path / "out" / "cli_find_n_nlr_gt_3" / "find_n.csv")
+    assert list(table.columns[:5]) == ["term", "target", "n", "ci_low", "ci_high"]
+    row = table.iloc[0]
+    assert row["term"] == "nlr_gt_3" and row["target"] == 0.8 and row["replicates"] == 120
+    assert 10 <= row["ci_low"] <= row["n"] <= row["ci_high"] + 1
+    assert "Schoenfeld" in result.output
