@@ -1,6 +1,8 @@
 """Fidelity report: every published statistic next to its synthetic value."""
 
 from necml.fidelity._conflicts import Residual, model_residuals
+from necml.fidelity._km import km_fidelity, reconstructed_ipd, write_km_fidelity
+from necml.fidelity._plots import plot_fidelity_dots, plot_km_against_published
 from necml.fidelity._report import (
     FidelityReport,
     build_fidelity_report,
@@ -15,7 +17,12 @@ __all__ = [
     "Residual",
     "build_fidelity_report",
     "cohort_rows",
+    "km_fidelity",
     "model_residuals",
+    "plot_fidelity_dots",
+    "plot_km_against_published",
+    "reconstructed_ipd",
     "render_markdown",
+    "write_km_fidelity",
     "write_report",
 ]

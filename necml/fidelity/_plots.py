@@ -1,20 +1,27 @@
-"""Kaplan-Meier curves per arm with the published medians marked."""
+"""Kaplan-Meier curves per arm with the published medians marked; a dot plot per report section."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from lifelines import KaplanMeierFitter  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 
 from necml.dataset import atomic_write  # noqa: E402
 from necml.spec import CohortSpec  # noqa: E402
 
-__all__ = ["plot_km_against_published"]
+__all__ = ["DOT_LIMIT", "plot_fidelity_dots", "plot_km_against_published"]
+
+#: Differences beyond this many tolerances are drawn at the edge of the dot plot.
+DOT_LIMIT = 4.0
 
 
 def plot_km_against_published(frame: pd.DataFrame, spec: CohortSpec, path: str | Path) -> Path:
@@ -40,7 +47,9 @@ def plot_km_against_published(frame: pd.DataFrame, spec: CohortSpec, path: str |
     for ax, ep in zip(axes, ("pfs", "os"), strict=True):
         for i, arm in enumerate(spec.arm_names):
             sub = frame[arm_col == arm]
-            km = KaplanMeierFitter(label=f"{spec.arms[arm].label} (n={len(sub)})")
+            km = KaplanMeierFitter(
+                label=f"{spec.arms[arm].label}: synthetic n = {len(sub)} (published n = {spec.arms[arm].n})"
+            )
             km.fit(sub[f"{ep}_months"], sub[f"{ep}_event"])
             km.plot_survival_function(ax=ax, ci_show=False, color=colours[i])
             target = spec.outcomes[ep].arms[arm]
@@ -60,3 +69,73 @@ def plot_km_against_published(frame: pd.DataFrame, spec: CohortSpec, path: str |
         return atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
     finally:
         plt.close(fig)
+
+
+def _dot_label(row: pd.Series) -> str:
+    return f"{row['arm']} | {row['item']} {row['statistic']}: {row['published']:.4g} vs {row['synthetic']:.4g}"
+
+
+def _dot_panel(ax: Axes, rows: pd.DataFrame, title: str) -> None:
+    y = np.arange(len(rows))[::-1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = ((rows["synthetic"] - rows["published"]) / rows["tolerance"]).to_numpy(float)
+    z = np.where(rows["tolerance"].to_numpy(float) > 0, z, 0.0)
+    shown = np.clip(z, -DOT_LIMIT, DOT_LIMIT)
+    within = rows["within"].to_numpy(bool)
+    ax.axvspan(-1, 1, color="#2ca02c", alpha=0.12, lw=0)
+    ax.axvline(0, color="grey", lw=0.8)
+    ax.plot(np.zeros(len(rows)), y, "o", mfc="white", color="black", ms=5, label="published", gid="published")
+    ax.plot(shown[within], y[within], "o", color="#2ca02c", ms=5, label="synthetic, within tolerance",
+            gid="synthetic-within")
+    ax.plot(shown[~within], y[~within], "o", color="#d62728", ms=5, label="synthetic, outside tolerance",
+            gid="synthetic-outside")
+    ax.set_yticks(y, [_dot_label(r) for _, r in rows.iterrows()], fontsize=7)
+    ax.set_xlim(-DOT_LIMIT - 0.3, DOT_LIMIT + 0.3)
+    ax.set_ylim(-0.8, len(rows) - 0.2)
+    ax.set_title(title, fontsize=9, loc="left")
+    ax.set_xlabel("(synthetic - published) / tolerance (shaded: within; clipped at +-4)", fontsize=8)
+
+
+def plot_fidelity_dots(
+    table: pd.DataFrame,
+    *,
+    published_n: Mapping[str, int],
+    synthetic_n: Mapping[str, int],
+    ax: Axes | Sequence[Axes] | None = None,
+) -> Figure:
+    """One dot plot per section: each published statistic beside its synthetic value.
+
+    A row is one statistic of one arm; the published value sits at 0 and the synthetic value at
+    its difference in units of the row's tolerance (the Monte-Carlo SE at the synthetic n times
+    ``K_SE``, plus half the last printed digit), so rows on different scales share one axis;
+    the row label prints both values. Each panel's title says which n is which.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        :meth:`FidelityReport.table` (``section, arm, item, statistic, published, synthetic,
+        tolerance, within``).
+    published_n, synthetic_n : mapping of str to int
+        Patients per arm in the paper and in the synthetic cohort.
+    ax : matplotlib.axes.Axes or sequence of Axes, optional
+        One axes per section (in the table's order); a new figure when omitted.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    sections = list(dict.fromkeys(table["section"]))
+    sizes = [int((table["section"] == s).sum()) for s in sections]
+    if ax is None:
+        fig = Figure(figsize=(9.5, 0.17 * sum(sizes) + 1.1 * len(sections)), layout="constrained")
+        axes = list(np.atleast_1d(fig.subplots(len(sections), 1, height_ratios=[s + 4 for s in sizes])))
+    else:
+        axes = [ax] if isinstance(ax, Axes) else list(ax)
+    counts = "; ".join(f"{arm}: published n = {published_n[arm]}, synthetic n = {synthetic_n.get(arm, 0)}"
+                       for arm in published_n)
+    counts += "; 'all' rows: the whole cohort"
+    for panel, section in zip(axes, sections, strict=True):
+        rows = table[table["section"] == section].reset_index(drop=True)
+        _dot_panel(panel, rows, f"{section}\n{counts}")
+    axes[0].legend(loc="lower right", fontsize=7, bbox_to_anchor=(1.0, 1.02), ncols=3, frameon=False)
+    return axes[0].figure

@@ -11,8 +11,9 @@ import pandas as pd
 from necml.cohort import CohortModel, fit_cohort_model, generate_cohort
 from necml.dataset import atomic_write
 from necml.fidelity._conflicts import Residual, model_residuals
-from necml.fidelity._plots import plot_km_against_published
+from necml.fidelity._plots import plot_fidelity_dots, plot_km_against_published
 from necml.fidelity._stats import K_SE, FidelityRow, cohort_rows
+from necml.files import all_or_nothing, check_output_root
 from necml.spec import CohortSpec
 
 __all__ = ["FidelityReport", "build_fidelity_report", "render_markdown", "write_report"]
@@ -85,7 +86,7 @@ def _hr_display(row: FidelityRow) -> tuple[str, str]:
     return _fmt(row.published), _fmt(row.synthetic)
 
 
-def render_markdown(report: FidelityReport, *, plot_name: str = "km.png") -> str:
+def render_markdown(report: FidelityReport, *, plot_name: str = "km.png", dots_name: str = "dots.png") -> str:
     """Render the report as Markdown (tables per section, conflicts, residuals)."""
     spec = report.spec
     lines = [
@@ -97,6 +98,8 @@ def render_markdown(report: FidelityReport, *, plot_name: str = "km.png") -> str
         f"(tolerance = {K_SE:g} x the Monte-Carlo SE at this n + half the last printed digit).",
         "",
         f"![Kaplan-Meier curves per arm against the published medians]({plot_name})",
+        "",
+        f"![Every published statistic against its synthetic value, one panel per section]({dots_name})",
         "",
     ]
     for section, group in pd.DataFrame({"row": report.rows,
@@ -136,11 +139,15 @@ def render_markdown(report: FidelityReport, *, plot_name: str = "km.png") -> str
 
 
 def write_report(report: FidelityReport, out_dir: str | Path) -> dict[str, Path]:
-    """Write ``fidelity.md``, ``fidelity.csv`` and ``km.png`` to ``out_dir`` (atomically)."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    png = plot_km_against_published(report.frame, report.spec, out / "km.png")
-    md = atomic_write(out / "fidelity.md",
-                      lambda tmp: tmp.write_text(render_markdown(report), encoding="utf-8"))
-    csv = atomic_write(out / "fidelity.csv", lambda tmp: report.table().to_csv(tmp, index=False))
-    return {"markdown": md, "csv": csv, "plot": png}
+    """Write ``fidelity.md``, ``fidelity.csv``, ``km.png`` and ``dots.png`` to ``out_dir``: all, or none changes."""
+    out = check_output_root(Path(out_dir))
+    with all_or_nothing():
+        png = plot_km_against_published(report.frame, report.spec, out / "km.png")
+        arms = report.frame["arm"].astype(str).value_counts()
+        dots = plot_fidelity_dots(report.table(), published_n={a: report.spec.arms[a].n for a in report.spec.arm_names},
+                                  synthetic_n={a: int(arms.get(a, 0)) for a in report.spec.arm_names})
+        dots_png = atomic_write(out / "dots.png", lambda tmp: dots.savefig(tmp, format="png", dpi=110))
+        md = atomic_write(out / "fidelity.md",
+                          lambda tmp: tmp.write_text(render_markdown(report), encoding="utf-8"))
+        csv = atomic_write(out / "fidelity.csv", lambda tmp: report.table().to_csv(tmp, index=False))
+    return {"markdown": md, "csv": csv, "plot": png, "dots": dots_png}

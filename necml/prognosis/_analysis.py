@@ -10,10 +10,14 @@ import pandas as pd
 
 from necml.dataset import DataMapping, SurvivalData, atomic_write, prepare_survival_data
 from necml.exceptions import DataError
+from necml.files import all_or_nothing, check_output_root
 from necml.markdown import markdown_table
 from necml.prognosis._cox import FirthPolicy, cox_multivariate, cox_univariate
+from necml.prognosis._forest import plot_forest
+from necml.prognosis._format import format_hr, format_p, p_statement
 from necml.prognosis._km import DEFAULT_LANDMARKS, km_table, logrank_test
-from necml.prognosis._plots import plot_forest, plot_km
+from necml.prognosis._plots import plot_km, save_figure
+from necml.prognosis._schoenfeld import PH_ALPHA, ph_violations, plot_schoenfeld
 
 __all__ = ["PrognosticResult", "format_p", "paper_table", "prognostic_analysis", "write_prognostic"]
 
@@ -90,20 +94,17 @@ def prognostic_analysis(
             *data.warnings,
             *univariate.warnings,
             *(f"multivariate: {m}" for m in multivariate.warnings),
+            *_ph_warnings(multivariate.table),
         ],
     )
 
 
-def format_p(p: float) -> str:
-    """A p-value as papers print it: ``<0.001``, or three decimals."""
-    return "NA" if not np.isfinite(p) else ("<0.001" if p < 0.001 else f"{p:.3f}")
-
-
 def paper_table(table: pd.DataFrame) -> pd.DataFrame:
     """A Cox table laid out like the papers': term, HR (95% CI), p."""
+    notes = table["note"] if "note" in table else pd.Series("", index=table.index)
     hr_ci = [
-        f"{h:.2f} ({lo:.2f}-{hi:.2f})"
-        for h, lo, hi in table[["hr", "ci_low", "ci_high"]].to_numpy()
+        format_hr(h, lo, hi) if np.isfinite(h) else f"NA ({str(note).split(':')[0] or 'not estimable'})"
+        for h, lo, hi, note in zip(table["hr"], table["ci_low"], table["ci_high"], notes, strict=True)
     ]
     marks = np.where(table["separation"], " (separation)", "")
     return pd.DataFrame(
@@ -143,6 +144,31 @@ def _interval(value: float, low: float, high: float, fmt: str) -> str:
     return f"{show(value)} ({show(low)}-{show(high)})"
 
 
+def _ph_warnings(table: pd.DataFrame) -> list[str]:
+    """One console warning per multivariate term whose ``cox.zph`` test rejects proportional hazards."""
+    return [
+        f"proportional hazards violated: {row.term} (multivariate cox.zph {p_statement(row.ph_p)}; "
+        "see the Schoenfeld residual plot)"
+        for row in ph_violations(table).itertuples()
+    ]
+
+
+def _ph_markdown(result: PrognosticResult, plot: str | None = None) -> list[str]:
+    """The proportional-hazards section: flagged terms of both models, and the residual plot."""
+    lines = ["## Proportional hazards", ""]
+    flagged = [(title, row) for title, table in (("univariate", result.univariate),
+                                                 ("multivariate", result.multivariate))
+               for row in ph_violations(table).itertuples()]
+    if not flagged:
+        return [*lines, f"No term has a `cox.zph` p below {PH_ALPHA:g}.", ""]
+    lines += [f"Terms with a `cox.zph` p below {PH_ALPHA:g} (their HR averages an effect that changes over time):", ""]
+    lines += [f"- **{row.term}** ({title}): {p_statement(row.ph_p)}" for title, row in flagged]
+    plot = plot or f"schoenfeld_{result.data.endpoint}.png"
+    if len(ph_violations(result.multivariate)):
+        lines += ["", f"![Scaled Schoenfeld residuals of the flagged multivariate terms]({plot})"]
+    return [*lines, ""]
+
+
 def render_markdown(result: PrognosticResult) -> str:
     """The analysis as a Markdown report (tables as in the papers, warnings, definitions)."""
     ep, data = result.data.endpoint, result.data
@@ -156,11 +182,13 @@ def render_markdown(result: PrognosticResult) -> str:
         "",
         _km_markdown(result.km),
         "",
+        f"![Kaplan-Meier curves with numbers at risk](km_{ep}.png)",
+        "",
     ]
     if result.logrank is not None:
         lines += [
             f"Log-rank test by {result.by}: chi2 = {result.logrank['statistic']:.2f} "
-            f"on {result.logrank['df']:.0f} df, p = {format_p(result.logrank['p'])}.",
+            f"on {result.logrank['df']:.0f} df, {p_statement(result.logrank['p'])}.",
             "",
         ]
     for title, table in (
@@ -168,6 +196,8 @@ def render_markdown(result: PrognosticResult) -> str:
         ("Multivariate Cox", result.multivariate),
     ):
         lines += [f"## {title}", "", markdown_table(paper_table(table)), ""]
+    lines += [f"![Forest plot: univariate beside multivariate Cox](forest_{ep}.png)", ""]
+    lines += _ph_markdown(result)
     lines += [
         "## Warnings",
         "",
@@ -178,7 +208,9 @@ def render_markdown(result: PrognosticResult) -> str:
         "- Kaplan-Meier with exponential-Greenwood (log-log) 95% CIs; median CI where the band crosses 0.5; "
         "NR = not reached.",
         "- Cox: Efron's method for ties, Wald 95% CIs and p-values, complete cases; "
-        "`ph_p` in the CSV is the Grambsch-Therneau test on scaled Schoenfeld residuals vs rank(time).",
+        "`ph_p` in the CSV is the proportional-hazards score test of R's current `cox.zph` (survival >= 3.0, "
+        "transform = \"km\"); a term R would report as NA (aliased, or an infinite coefficient) is NA here, "
+        "with the reason in `note`.",
         "- Rows marked separation have a level without events; they are refitted with Firth's penalised likelihood "
         "(Breslow ties, profile-likelihood CIs, likelihood-ratio p) unless `--firth never`.",
         "",
@@ -187,8 +219,13 @@ def render_markdown(result: PrognosticResult) -> str:
 
 
 def write_prognostic(result: PrognosticResult, out: str | Path) -> list[Path]:
-    """Write CSV tables, the Markdown report, the KM and forest plots (each file atomically)."""
-    out = Path(out)
+    """Write CSV tables, the Markdown report, the KM, forest and (PH flags) Schoenfeld plots: all, or none changes."""
+    out = check_output_root(Path(out))
+    with all_or_nothing():
+        return _write_prognostic(result, out)
+
+
+def _write_prognostic(result: PrognosticResult, out: Path) -> list[Path]:
     ep = result.data.endpoint
     written = []
     for name, table in (
@@ -204,18 +241,21 @@ def write_prognostic(result: PrognosticResult, out: str | Path) -> list[Path]:
             out / f"prognostic_{ep}.md", lambda tmp: tmp.write_text(render_markdown(result))
         )
     )
-    written.append(
-        plot_km(
-            result.data.time,
-            result.data.event,
-            result.groups,
-            out / f"km_{ep}.png",
-            title=f"{ep.upper()} by {result.by}" if result.by else ep.upper(),
-        )
-    )
-    written.append(
-        plot_forest(
-            result.multivariate, out / f"forest_{ep}.png", title=f"Multivariate Cox, {ep.upper()}"
-        )
-    )
+    written += _write_plots(result, out)
+    return written
+
+
+def _write_plots(result: PrognosticResult, out: Path) -> list[Path]:
+    """KM, forest (univariate beside multivariate) and, for flagged PH terms, Schoenfeld residuals."""
+    ep, data = result.data.endpoint, result.data
+    km = plot_km(data.time, data.event, result.groups, population=data.source,
+                 title=f"{ep.upper()} by {result.by}" if result.by else ep.upper())
+    forest = plot_forest(result.multivariate, univariate=result.univariate, data=data,
+                         title=f"Cox proportional hazards, {ep.upper()} ({data.source})")
+    written = [save_figure(km, out / f"km_{ep}.png"), save_figure(forest, out / f"forest_{ep}.png")]
+    flagged = list(ph_violations(result.multivariate)["term"])
+    if flagged:
+        fig = plot_schoenfeld(data, result.multivariate, flagged,
+                              title=f"Scaled Schoenfeld residuals, multivariate Cox, {ep.upper()}")
+        written.append(save_figure(fig, out / f"schoenfeld_{ep}.png"))
     return written

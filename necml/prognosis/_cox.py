@@ -65,8 +65,28 @@ class CoxFit:
     concordance: float
 
 
+def per_unit(name: str, data: SurvivalData) -> tuple[float, str]:
+    """The unit a continuous covariate's HR is reported per (mapping ``per:``) and its term name.
+
+    ``per: 10`` gives ``(10.0, "age (per 10)")``; ``per: sd`` divides by the standard deviation
+    of the observed values, ``"ldh (per SD = 112)"``; without ``per``, ``(1.0, name)``.
+    """
+    per = getattr(data.types[name], "per", None)
+    if per is None:
+        return 1.0, name
+    if per == "sd":
+        sd = float(pd.to_numeric(data.X[name], errors="coerce").std())
+        return (sd, f"{name} (per SD = {sd:.3g})") if np.isfinite(sd) and sd > 0 else (1.0, name)
+    return float(per), f"{name} (per {float(per):g})"
+
+
 def _design(data: SurvivalData, names: list[str]) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     design = design_matrix(data.X[names], {n: data.types[n] for n in names})
+    for name in names:
+        scale, term = per_unit(name, data)
+        if term != name:
+            design[name] = design[name] / scale
+            design = design.rename(columns={name: term})
     rows = design.index.to_numpy()
     return design.reset_index(drop=True), data.time[rows], data.event[rows]
 

@@ -178,3 +178,28 @@ def test_legacy_ph_test_is_the_named_option_and_equals_lifelines() -> None:
     assert np.allclose(table.loc[["karnofsky", "age"], "ph_p"], expected.loc[["karnofsky", "age"]], rtol=1e-6)
     score = fit_cox(data, ["karnofsky", "age"]).table.set_index("term")["ph_p"]
     assert not np.allclose(score, table["ph_p"])  # the default is the other (current) test
+
+
+@pytest.mark.parametrize("per", [10.0, "sd"], ids=["per-10", "per-sd"])
+def test_per_unit_hr_is_the_per_1_hr_to_that_power(per: float | str) -> None:
+    frame = _frame(np.random.default_rng(5))
+    plain = cox_multivariate(prepare_survival_data(frame, MAPPING, "os")).table.set_index("term")
+    covariates = {**MAPPING.covariates, "x": Covariate(type="continuous", per=per)}
+    scaled = cox_multivariate(prepare_survival_data(frame, MAPPING.model_copy(update={"covariates": covariates}),
+                                                    "os")).table.set_index("term")
+    unit = 10.0 if per == 10.0 else float(frame["x"].std())
+    term = "x (per 10)" if per == 10.0 else f"x (per SD = {unit:.3g})"
+    assert list(scaled.index) == [term, "b", "g[b]", "g[c]"]
+    for col in ("hr", "ci_low", "ci_high"):
+        np.testing.assert_allclose(scaled.loc[term, col], plain.loc["x", col] ** unit, rtol=1e-6)
+    np.testing.assert_allclose(scaled.loc[term, "p"], plain.loc["x", "p"], rtol=1e-6)
+    np.testing.assert_allclose(scaled.loc[term, "ph_p"], plain.loc["x", "ph_p"], rtol=1e-6)
+
+
+@pytest.mark.parametrize(("covariate", "match"), [
+    ({"type": "binary", "per": 10}, "on a binary one"),
+    ({"type": "continuous", "per": 0}, "must be > 0 or 'sd'"),
+], ids=["binary", "zero"])
+def test_per_is_refused_where_it_means_nothing(covariate: dict, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        Covariate(**covariate)
