@@ -32,14 +32,20 @@ out = Console()
 P = ParamSpec("P")
 R = TypeVar("R")
 EXIT_USER_ERROR = 2
+#: Memory per generated patient, generous (the cohort, its latent draws and the Parquet copy).
+BYTES_PER_PATIENT = 4096
+#: Memory per patient of ``generate``, which streams chunks to Parquet: only the arm allocation
+#: is held for all patients (a chunk's working memory is fixed).
+STREAMED_BYTES_PER_PATIENT = 64
 
 
-def _print_error(exc: Exception) -> None:
+def _print_error(exc: Exception | str) -> None:
     err.print(f"error: {exc}", style="red", markup=False, highlight=False, soft_wrap=True)
 
 
 def _user_errors(func: Callable[P, R]) -> Callable[P, R]:
-    """Report necml's own errors as one message and exit status 2, without a traceback."""
+    """Report every error as one message without a traceback: status 2 for necml's own and the
+    machine's (full disk, read-only folder, memory), 3 for a store that cannot be reached, 4 otherwise."""
 
     @wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -52,11 +58,42 @@ def _user_errors(func: Callable[P, R]) -> Callable[P, R]:
         except NecmlError as exc:
             _print_error(exc)
             raise typer.Exit(EXIT_USER_ERROR) from None
-        except ValueError as exc:  # bad argument values from the library
-            _print_error(exc)
-            raise typer.Exit(EXIT_USER_ERROR) from None
+        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # noqa: BLE001 - one error path (OS, memory, store, dependencies): no traceback
+            from necml.failures import describe_failure
+
+            message, code = describe_failure(exc)
+            _print_error(message)
+            raise typer.Exit(code) from None
 
     return wrapper
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        import necml
+
+        out.print(f"necml {necml.__version__}", markup=False, highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_show_version, is_eager=True, help="Print necml's version and exit.")
+    ] = False,
+) -> None:
+    """Synthetic neuroendocrine-carcinoma cohorts from published aggregates."""
+
+
+def _write_report(directory: Path, files: list[Path] | None, *, title: str, provenance: dict[str, object]) -> Path:
+    """The one-page HTML report of a command's outputs, with the command line and the environment."""
+    from necml.environment import environment_record
+    from necml.report import write_html_report
+
+    full = {"command": " ".join(["necml", *sys.argv[1:]]), **provenance, "environment": environment_record()}
+    return write_html_report(directory, files, title=title, provenance=full)
 
 
 SpecArg = Annotated[Path, typer.Argument(help="Cohort specification (YAML).")]
@@ -70,8 +107,8 @@ def validate(spec: SpecArg) -> None:
     from necml.spec import load_spec, spec_hash
 
     s = load_spec(spec)
-    out.print(f"[green]ok[/] {spec}: {s.title}")
-    out.print("  arms: " + ", ".join(f"{a} (n={s.arms[a].n})" for a in s.arm_names))
+    out.print(f"[green]ok[/] {escape(str(spec))}: {escape(s.title)}")
+    out.print(escape("  arms: " + ", ".join(f"{a} (n={s.arms[a].n})" for a in s.arm_names)))
     out.print(f"  variables: {len(s.variables)}; conflicts recorded: {len(s.conflicts)}")
     for dep in s.departures:
         detail = dep.model_dump(exclude={"kind", "source"}, mode="json")
@@ -89,9 +126,12 @@ def generate(
     allocation: Annotated[str, typer.Option(help="Arm sizes: 'exact' published proportions or 'random'.")] = "exact",
 ) -> None:
     """Generate a synthetic cohort and write it to Parquet (with provenance metadata)."""
+    import pandas as pd
+
     import necml
-    from necml.cohort import generate_cohort
-    from necml.dataset import write_cohort
+    from necml.cohort import iter_cohort
+    from necml.dataset import write_cohort_chunks
+    from necml.files import check_memory, check_output_file
     from necml.spec import load_spec, spec_hash
 
     if n < 1:
@@ -99,10 +139,14 @@ def generate(
     if allocation not in ("exact", "random"):
         raise ValueError(f"--allocation must be 'exact' or 'random', but got {allocation!r}.")
     alloc: Literal["exact", "random"] = "exact" if allocation == "exact" else "random"
+    check_output_file(out_path)
+    check_memory("--n", n, STREAMED_BYTES_PER_PATIENT)
     s = load_spec(spec)
-    frame = generate_cohort(s, n, seed=seed, allocation=alloc)
-    write_cohort(
-        frame,
+    arm_counts: list[pd.Series] = []  # per chunk, as it streams past
+    frames = (c for c in iter_cohort(s, n, seed=seed, allocation=alloc)
+              if not arm_counts.append(c["arm"].value_counts()))
+    write_cohort_chunks(
+        frames,
         out_path,
         {
             "spec_name": s.name,
@@ -114,17 +158,17 @@ def generate(
             "necml_version": necml.__version__,
         },
     )
-    counts = frame["arm"].value_counts().to_dict()
-    out.print(f"wrote {out_path}: {n} patients " + ", ".join(f"{a}={c}" for a, c in counts.items()))
+    counts = pd.concat(arm_counts, axis=1).sum(axis=1).sort_values(ascending=False, kind="stable").to_dict()
+    out.print(escape(f"wrote {out_path}: {n} patients " + ", ".join(f"{a}={c}" for a, c in counts.items())))
 
 
 def _print_summary(report) -> None:  # noqa: ANN001
-    table = Table(title=f"Fidelity: {report.spec.name}, n={report.n}, seed={report.seed}")
+    table = Table(title=escape(f"Fidelity: {report.spec.name}, n={report.n}, seed={report.seed}"))
     for col in ("section", "rows", "within tolerance"):
         table.add_column(col)
     frame = report.table()
     for section, group in frame.groupby("section", sort=False):
-        table.add_row(section, str(len(group)), str(int(group["within"].sum())))
+        table.add_row(escape(str(section)), str(len(group)), str(int(group["within"].sum())))
     out.print(table)
     misses = frame[~frame["within"]]
     if len(misses):
@@ -132,14 +176,17 @@ def _print_summary(report) -> None:  # noqa: ANN001
         for col in ("arm", "item", "statistic", "published", "synthetic", "tolerance"):
             t.add_column(col)
         for r in misses.itertuples():
-            t.add_row(r.arm, r.item, r.statistic, f"{r.published:.4g}", f"{r.synthetic:.4g}", f"{r.tolerance:.3g}")
+            t.add_row(
+                *(escape(str(v)) for v in (r.arm, r.item, r.statistic)),
+                f"{r.published:.4g}", f"{r.synthetic:.4g}", f"{r.tolerance:.3g}",
+            )
         out.print(t)
     if report.residuals:
         t = Table(title="Residual conflicts between targets")
         for col in ("target", "published", "model", "size"):
             t.add_column(col)
         for r in report.residuals:
-            t.add_row(r.target, r.published, r.model, r.size)
+            t.add_row(*(escape(str(v)) for v in (r.target, r.published, r.model, r.size)))
         out.print(t)
 
 
@@ -155,14 +202,21 @@ def fidelity(
 ) -> None:
     """Compare every published statistic with a synthetic cohort's and write the report."""
     from necml.fidelity import build_fidelity_report, write_report
+    from necml.files import check_memory, check_output_root
     from necml.spec import load_spec
 
     if n < 1:
         raise ValueError(f"--n must be >= 1, but got {n}.")
+    check_output_root(out_dir)
+    check_memory("--n", n, BYTES_PER_PATIENT)
     s = load_spec(spec)
     report = build_fidelity_report(s, n=n, seed=seed)
     _print_summary(report)
     paths = write_report(report, out_dir / s.name)
+    paths["html"] = _write_report(
+        out_dir / s.name, list(paths.values()), title=f"Fidelity report: {s.title}",
+        provenance={"spec": str(spec), "spec_sha256": report.model.spec_hash, "n": n, "seed": seed},
+    )
     out.print("wrote " + ", ".join(str(p) for p in paths.values()))
 
 
@@ -189,10 +243,12 @@ def prognostic(
 ) -> None:
     """Kaplan-Meier, log-rank, univariate and multivariate Cox, as the papers did, done right."""
     from necml.dataset import contract_mapping, resolve_data
+    from necml.files import check_output_root
     from necml.prognosis import paper_table, prognostic_analysis, write_prognostic
 
     if firth not in ("auto", "always", "never"):
         raise ValueError(f"--firth must be auto, always or never, but got {firth!r}.")
+    check_output_root(out_dir)
     frame, found, source = resolve_data(data, mapping)
     if covariates is None and mapping is None and found == contract_mapping(frame):
         covariates = DEFAULT_COHORT_COVARIATES
@@ -212,6 +268,13 @@ def prognostic(
         table.add_row(*(escape(str(v)) for v in row))
     out.print(table)
     paths = write_prognostic(result, out_dir)
+    from necml.dataset import data_sha256
+
+    paths.append(_write_report(
+        out_dir, paths, title=f"Prognostic analysis: {endpoint.upper()} ({source})",
+        provenance={"data": {"source": source, "sha256": data_sha256(frame), "rows": len(frame)},
+                    "seed": "none (a deterministic analysis)"},
+    ))
     out.print("wrote " + ", ".join(str(p) for p in paths))
 
 
@@ -342,9 +405,13 @@ def runs_command(
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many runs.")] = 20,
 ) -> None:
     """List recent pipeline runs: pipeline, data, seed, status and the best model's Harrell C."""
+    settings = _tracking(tracking_uri)
+    database = settings.uri.removeprefix("sqlite:///") if settings.uri.startswith("sqlite:///") else None
+    if database is not None and not Path(database).exists():  # nothing to list: no MLflow import, no new store
+        out.print(escape(f"no runs yet: {database} does not exist (necml run creates it)"))
+        return
     from necml.tracking import list_runs
 
-    settings = _tracking(tracking_uri)
     table = Table(title=f"Pipeline runs in {settings.uri}")
     table.add_column("run id", no_wrap=True)
     for col in ("started (UTC)", "status", "pipeline", "data", "seed", "best Harrell C"):
@@ -475,8 +542,24 @@ def simulate_command(
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted study.")] = False,
     track: Annotated[bool, typer.Option("--track/--no-track", help="Log the study to MLflow.")] = True,
     tracking_uri: TrackingUriOpt = None,
+    find_n_term: Annotated[
+        str | None, typer.Option("--find-n", help="Find the smallest n whose power on TERM reaches --power.")
+    ] = None,
+    power: Annotated[float, typer.Option(min=0.01, max=0.99, help="Target power (or assurance) of --find-n.")] = 0.8,
+    assurance: Annotated[
+        float | None, typer.Option(min=0.0, help="--find-n on assurance: SD of a normal design prior on the log-HR.")
+    ] = None,
+    method: Annotated[str | None, typer.Option(help="--find-n: the study's method to test (default: first).")] = None,
 ) -> None:
-    """Run a simulation study: replicates in parallel, performance with Monte-Carlo SEs."""
+    """Run a simulation study: replicates in parallel, performance with Monte-Carlo SEs.
+
+    With --find-n TERM, find instead the smallest n whose power (rejection rate at alpha, failed
+    fits not rejecting) reaches --power, with a 95% CI (written to OUT/<name>_find_n_<TERM>/find_n.csv);
+    --replicates then sets the replicates per search round (default 400, 6 rounds).
+    """
+    if find_n_term is not None:
+        _find_n(study, find_n_term, power, assurance, method, replicates, workers, scheduler, out_dir)
+        return
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -486,7 +569,7 @@ def simulate_command(
         TimeRemainingColumn,
     )
 
-    from necml.simulation import load_study, resolve_study, run_study
+    from necml.simulation import load_study, resolve_study, run_study, study_hash
 
     config = resolve_study(load_study(study), study.parent, replicates=replicates)
     columns = (
@@ -508,14 +591,127 @@ def simulate_command(
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
     _print_study_summary(result.performance, config.estimands)
+    report = _write_report(
+        result.directory, None, title=f"Simulation study: {config.name}",
+        provenance={"study": str(study), "study_sha256": study_hash(config), "seed": config.seed,
+                    "replicates": config.replicates, "data": {"spec": str(config.data.spec)}},
+    )
     out.print(
         f"{result.computed} replicates computed ({result.seconds:.1f} s of worker time in all); "
-        f"wrote {result.directory}"
+        f"wrote {result.directory} (report: {report.name})"
     )
     if track:
         from necml.tracking import log_saved_directory
 
         out.print(f"MLflow run {log_saved_directory(result.directory, _tracking(tracking_uri))}")
+
+
+@app.command("benchmark")
+@_tracking_errors
+@_user_errors
+def benchmark_command(
+    config: Annotated[Path | None, typer.Argument(help="Benchmark config (YAML); or use --data/--sksurv.")] = None,
+    data: Annotated[Path | None, typer.Option(help="Data file (CSV/Parquet), one row per patient.")] = None,
+    folds: Annotated[Path | None, typer.Option(help="Given resampling of --data: set, iteration, row_id.")] = None,
+    time: Annotated[str, typer.Option(help="Time column of --data.")] = "time",
+    event: Annotated[str, typer.Option(help="Event column (0/1) of --data.")] = "event",
+    factors: Annotated[str | None, typer.Option(help="Factor columns of --data, comma-separated.")] = None,
+    numeric: Annotated[str | None, typer.Option(help="Numeric columns (default: all others).")] = None,
+    sksurv: Annotated[str | None, typer.Option(help="scikit-survival data sets, e.g. veterans,gbsg2.")] = None,
+    survset: Annotated[str | None, typer.Option(help="SurvSet data sets (extra `data`), e.g. pbc,colon.")] = None,
+    models: Annotated[str, typer.Option(help="Models, comma-separated (necml's zoo).")] = "coxph",
+    name: Annotated[str, typer.Option(help="Benchmark name (the output folder).")] = "benchmark",
+    seed: SeedOpt = 1,
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output root.")] = Path("reports/benchmarks"),
+    track: Annotated[bool, typer.Option("--track/--no-track", help="Log the benchmark to MLflow.")] = True,
+    tracking_uri: TrackingUriOpt = None,
+) -> None:
+    """Benchmark models on real data sets with a given (folds file) or necml's own resampling."""
+    from necml.benchmark import benchmark_from_options, load_benchmark, run_benchmark
+
+    if config is not None:
+        spec = load_benchmark(config)
+    else:
+        spec = benchmark_from_options(data=data, folds=folds, time=time, event=event, factors=factors,
+                                      numeric=numeric, sksurv=sksurv, survset=survset, models=models,
+                                      name=name, seed=seed)
+    result = run_benchmark(spec, out=out_dir)
+    table = Table(title="Harrell's C over iterations")
+    for col in ("dataset", "model", "mean", "SD", "iterations"):
+        table.add_column(col)
+    c = result.summary[result.summary["metric"] == "cindex_harrell"]
+    for r in c.itertuples():
+        table.add_row(escape(r.dataset), r.model, f"{r.mean:.4f}", f"{r.sd:.4f}", str(r.n))
+    out.print(table)
+    out.print(f"wrote {result.directory} ({result.seconds:.1f} s)")
+    if track:
+        from necml.tracking import log_saved_directory
+
+        out.print(f"MLflow run {log_saved_directory(result.directory, _tracking(tracking_uri))}")
+
+
+km_app = typer.Typer(help="Kaplan-Meier figures as data (Guyot et al. 2012).", no_args_is_help=True)
+app.add_typer(km_app, name="km")
+
+
+@km_app.command("reconstruct")
+@_user_errors
+def km_reconstruct_command(
+    points: Annotated[Path, typer.Option(help="Digitised curve: CSV with time, survival.")],
+    at_risk: Annotated[Path, typer.Option("--at-risk", help="Numbers at risk: CSV with time, n_at_risk.")],
+    out_file: Annotated[Path, typer.Option("--out", "-o", help="Reconstructed IPD: CSV with time, event.")],
+    events: Annotated[int | None, typer.Option("--events", help="Total events, when printed.")] = None,
+    arm: Annotated[str | None, typer.Option(help="Add an arm column with this label.")] = None,
+    append: Annotated[bool, typer.Option("--append", help="Add the rows to an existing --out.")] = False,
+) -> None:
+    """Reconstruct individual (time, event) data from a digitised KM curve and its at-risk table."""
+    from necml.km import reconstruct_files
+
+    result = reconstruct_files(points, at_risk, out_file, total_events=events, arm=arm, append=append)
+    for note in result.notes:
+        err.print(f"note: {escape(note)}")
+    out.print(f"{len(result.ipd)} patients, {int(result.ipd['event'].sum())} events; wrote {out_file}")
+
+
+@km_app.command("fidelity")
+@_user_errors
+def km_fidelity_command(
+    spec: SpecArg,
+    n: Annotated[int, typer.Option("--n", "-n", min=1, help="Synthetic cohort size.")] = 20000,
+    seed: SeedOpt = 0,
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output root.")] = Path("reports"),
+) -> None:
+    """A synthetic cohort against the spec's digitised KM figures; writes the reconstructed patients too."""
+    import necml
+    from necml.exceptions import SpecError
+    from necml.fidelity import write_km_fidelity
+    from necml.spec import load_spec
+
+    s = load_spec(spec)
+    if not s.km:
+        raise SpecError(f"{spec}: km: the spec has no digitised Kaplan-Meier figures.")
+    paths = write_km_fidelity(s, necml.generate(s, n=n, seed=seed), out_dir / s.name)
+    out.print("wrote " + ", ".join(str(p) for p in paths))
+
+
+def _find_n(  # noqa: PLR0913 - the simulate options it takes
+    study: Path, term: str, power: float, assurance: float | None, method: str | None, per_round: int | None,
+    workers: int, scheduler: str | None, out_dir: Path,
+) -> None:
+    from necml.simulation import find_study_n, load_study, resolve_study
+
+    config = resolve_study(load_study(study), study.parent)
+    result, table = find_study_n(
+        config, term, target=power, method=method, assurance=assurance, workers=workers, scheduler=scheduler,
+        per_round=per_round or 400, out=out_dir / f"{config.name}_find_n_{term}",
+    )
+    row = table.iloc[0]
+    measure = f"assurance (prior SD {assurance:g})" if assurance is not None else "power"
+    found = f"n = {result.n} (95% CI {result.ci_low:.0f}-{result.ci_high:.0f})" if result.n > 0 else "not reached"
+    out.print(
+        f"{config.name}, {term}, {row['method']}: {measure} {power:g} needs {found}; Schoenfeld's formula: "
+        f"{row['schoenfeld_n']:.0f}; {int(row['replicates'])} replicates; wrote {out_dir}/{config.name}_find_n_{term}"
+    )
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -96,7 +96,7 @@ def test_fidelity_writes_report(tmp_path: Path) -> None:
     result = runner.invoke(app, ["fidelity", LCNEC, "--n", "3000", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     folder = tmp_path / "lcnec_stage4_2025"
-    assert {p.name for p in folder.iterdir()} == {"fidelity.md", "fidelity.csv", "km.png"}
+    assert {p.name for p in folder.iterdir()} == {"fidelity.md", "fidelity.csv", "km.png", "dots.png", "report.html"}
     md = (folder / "fidelity.md").read_text()
     assert "Residual conflicts" in md and "78.8" in md
 

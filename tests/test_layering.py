@@ -10,11 +10,11 @@ import pytest
 PKG = Path(__file__).resolve().parents[1] / "necml"
 # cross-cutting modules first; then the flow, left to right
 ORDER = [
-    "exceptions", "random", "markdown", "environment", "config",
-    "spec", "cohort", "dataset", "fidelity", "prognosis", "models", "evaluation",
-    "tracking", "pipeline", "simulation", "cli",
+    "exceptions", "files", "random", "markdown", "environment", "config",
+    "spec", "cohort", "dataset", "km", "fidelity", "prognosis", "models", "evaluation",
+    "tracking", "report", "pipeline", "benchmark", "simulation", "failures", "cli",
 ]
-CROSS_CUTTING = {"exceptions", "random", "markdown", "environment", "config"}
+CROSS_CUTTING = {"exceptions", "files", "random", "markdown", "environment", "config"}
 
 
 def _stage(module: str) -> str | None:
