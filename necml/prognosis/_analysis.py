@@ -129,7 +129,7 @@ def _km_markdown(km: pd.DataFrame) -> str:
             ],
             **{
                 f"S({c[2:]})": [
-                    _interval(r[c], r[f"{c}_ci_low"], r[f"{c}_ci_high"], "{:.2f}")
+                    _landmark(r[c], r[f"{c}_ci_low"], r[f"{c}_ci_high"])
                     for _, r in km.iterrows()
                 ]
                 for c in cols
@@ -137,6 +137,15 @@ def _km_markdown(km: pd.DataFrame) -> str:
         }
     )
     return markdown_table(shown)
+
+
+def _landmark(value: float, low: float, high: float) -> str:
+    """Landmark survival: "not estimable" beyond follow-up (NaN), never "NR" (a median's word)."""
+    if not np.isfinite(value):
+        return "not estimable"
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return f"{value:.2f}"  # S = 0 or 1: R gives no log-log interval
+    return f"{value:.2f} ({low:.2f}-{high:.2f})"
 
 
 def _interval(value: float, low: float, high: float, fmt: str) -> str:
@@ -206,7 +215,7 @@ def render_markdown(result: PrognosticResult) -> str:
         "## Definitions",
         "",
         "- Kaplan-Meier with exponential-Greenwood (log-log) 95% CIs; median CI where the band crosses 0.5; "
-        "NR = not reached.",
+        "NR = not reached (a median); a landmark beyond the group's follow-up is not estimable.",
         "- Cox: Efron's method for ties, Wald 95% CIs and p-values, complete cases; "
         "`ph_p` in the CSV is the proportional-hazards score test of R's current `cox.zph` (survival >= 3.0, "
         "transform = \"km\"); a term R would report as NA (aliased, or an infinite coefficient) is NA here, "

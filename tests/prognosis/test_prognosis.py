@@ -203,3 +203,13 @@ def test_per_unit_hr_is_the_per_1_hr_to_that_power(per: float | str) -> None:
 def test_per_is_refused_where_it_means_nothing(covariate: dict, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         Covariate(**covariate)
+
+
+def test_landmarks_print_zero_after_the_last_event_and_not_estimable_beyond_follow_up() -> None:
+    from necml.prognosis._analysis import _km_markdown
+
+    t = np.array([1.0, 2.0, 3.0, 4.0])
+    everyone_died = _km_markdown(km_table(t, np.ones(4, bool), landmarks=(10.0,)))
+    assert everyone_died.splitlines()[-1].endswith("| 0.00 |")  # the curve reached 0: S(10) = 0 (R: 0)
+    censored_last = _km_markdown(km_table(t, np.array([1, 1, 0, 0], bool), landmarks=(10.0,)))
+    assert censored_last.splitlines()[-1].endswith("| not estimable |") and "NR |" not in censored_last
