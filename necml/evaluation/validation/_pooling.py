@@ -20,9 +20,9 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from necml.evaluation.metrics import MetricSettings, compute_metrics
+from necml.evaluation.metrics import Metrics, MetricSettings, compute_metrics
 
-__all__ = ["RANK_PREFIXES", "is_rank_metric", "pooled_metrics"]
+__all__ = ["RANK_PREFIXES", "add_counts", "is_rank_metric", "pooled_metrics"]
 
 #: Metrics that rank pairs of patients (pooled within folds only).
 RANK_PREFIXES = ("cindex", "auc_")
@@ -31,6 +31,15 @@ RANK_PREFIXES = ("cindex", "auc_")
 def is_rank_metric(name: str) -> bool:
     """Whether ``name`` is a pairwise (rank) metric."""
     return name.startswith(RANK_PREFIXES)
+
+
+def add_counts(sums: dict[str, list[float]], m: Metrics) -> None:
+    """Add the pair counts of every defined rank metric of ``m`` to ``sums[name] = [num, den]``."""
+    for name, (num, den) in m.counts.items():
+        if np.isfinite(m.values.get(name, np.nan)):
+            total = sums.setdefault(name, [0.0, 0.0])
+            total[0] += num
+            total[1] += den
 
 
 def pooled_metrics(
@@ -71,11 +80,7 @@ def pooled_metrics(
         if not event[at].any():
             continue
         m = compute_metrics(time, event, time[at], event[at], risk[at], survival[at], settings, rank_only=True)
-        for name, (num, den) in m.counts.items():
-            if np.isfinite(m.values.get(name, np.nan)):
-                total = sums.setdefault(name, [0.0, 0.0])
-                total[0] += num
-                total[1] += den
+        add_counts(sums, m)
     for name in values:
         if not is_rank_metric(name):
             continue

@@ -43,7 +43,7 @@ from necml.dataset import SurvivalData
 from necml.evaluation.metrics._metrics import Metrics, MetricSettings, compute_metrics
 from necml.evaluation.tuning._studies import search_kind
 from necml.evaluation.tuning._tuning import FitResult, ModelPlan, fit_model
-from necml.evaluation.validation._pooling import is_rank_metric, pooled_metrics
+from necml.evaluation.validation._pooling import add_counts, is_rank_metric, pooled_metrics
 from necml.exceptions import DataError
 from necml.models import survival_at
 from necml.random import child_seed, int_seed
@@ -283,11 +283,7 @@ def _bootstrap_optimism(
                 data.time, data.event, data.time[oob], data.event[oob], r_all[oob], s_all[oob], s.metrics
             )
             rows += _rows(on_oob, repeat=b, fold=2)
-            for name, (num, den) in on_oob.counts.items():
-                if np.isfinite(on_oob.values.get(name, np.nan)):
-                    total = oob_counts.setdefault(name, [0.0, 0.0])
-                    total[0] += num
-                    total[1] += den
+            add_counts(oob_counts, on_oob)
         oob_sum[oob] += s_all[oob]
         oob_n[oob] += 1
     resamples = pd.DataFrame(rows)
