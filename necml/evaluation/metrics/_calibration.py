@@ -17,7 +17,7 @@ Three views, all on the same predictions:
 
 Every Cox model here is fitted with Breslow's handling of tied event times and its baseline
 cumulative hazard is Breslow's estimator (as R's ``coxph(..., ties = "breslow")`` followed by
-``survfit``). The fits use a Newton-Raphson solver local to this module. Degenerate inputs (all
+``survfit``). The fits use necml's Cox engine (``fit_cox_newton``, Breslow ties). Degenerate inputs (all
 predictions equal, fewer than ``min_events`` events by t0, t0 beyond the last follow-up time)
 give NaN with the reason in ``note``; they never raise.
 
@@ -42,6 +42,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from necml.dataset import atomic_write
+from necml.prognosis import NewtonCoxFit, fit_cox_newton
 
 __all__ = [
     "CalibrationCurve",
@@ -116,70 +117,9 @@ class _RiskSets:
         return np.cumsum(values[::-1], axis=0)[::-1][self.first]
 
 
-@dataclass(frozen=True)
-class _CoxFit:
-    beta: np.ndarray
-    lp: np.ndarray  # linear predictor (centred covariates) plus offset, original patient order
-    information: np.ndarray
-    center: np.ndarray
-    converged: bool
-
-
-def _cox_score(rs: _RiskSets, x: np.ndarray, offset: np.ndarray, beta: np.ndarray) -> tuple:
-    """Breslow partial log-likelihood, score and information at ``beta`` (sorted inputs)."""
-    eta = x @ beta + offset
-    shift = eta.max()
-    w = np.exp(eta - shift)
-    s0 = rs.at_risk(w)
-    s1 = rs.at_risk(w[:, None] * x)
-    s2 = rs.at_risk(w[:, None, None] * x[:, :, None] * x[:, None, :])
-    mean = s1 / s0[:, None]
-    loglik = rs.event @ eta - rs.deaths @ (np.log(s0) + shift)
-    score = rs.event @ x - rs.deaths @ mean
-    info = np.einsum("k,kij->ij", rs.deaths, s2 / s0[:, None, None] - mean[:, :, None] * mean[:, None, :])
-    return loglik, score, info
-
-
-def _fit_cox(
-    time: np.ndarray,
-    event: np.ndarray,
-    x: np.ndarray,
-    offset: np.ndarray | None = None,
-    *,
-    max_iter: int = 100,
-    tol: float = 1e-11,
-) -> _CoxFit:
-    """Cox proportional-hazards fit, Breslow ties, Newton-Raphson with step halving.
-
-    Covariates are centred at their means (as R's ``coxph``); convergence is declared when the
-    largest Newton step is below ``tol``, far tighter than R's default (relative change of the
-    log-likelihood below 1e-9).
-    """
-    rs = _RiskSets.of(time, event)
-    center = x.mean(axis=0)
-    xs = (x - center)[rs.order]
-    off = np.zeros(time.size) if offset is None else offset
-    os_ = off[rs.order]
-    beta = np.zeros(x.shape[1])
-    loglik, score, info = _cox_score(rs, xs, os_, beta)
-    converged = False
-    for _ in range(max_iter):
-        try:
-            step = np.linalg.solve(info, score)
-        except np.linalg.LinAlgError:
-            break
-        for _ in range(40):
-            new = _cox_score(rs, xs, os_, beta + step)
-            if np.isfinite(new[0]) and new[0] >= loglik - 1e-12 * (1 + abs(loglik)):
-                break
-            step = step / 2
-        beta = beta + step
-        loglik, score, info = new
-        if np.max(np.abs(step)) < tol:
-            converged = bool(np.all(np.isfinite(beta)))
-            break
-    lp = (x - center) @ beta + off
-    return _CoxFit(beta, lp, info, center, converged)
+def _fit_cox(time: np.ndarray, event: np.ndarray, x: np.ndarray) -> NewtonCoxFit:
+    """The shared Cox engine (R's ``coxph``), Breslow ties, tighter tolerance than R's default."""
+    return fit_cox_newton(x, time, event, ties="breslow", eps=1e-12, max_iter=100)
 
 
 def _breslow_log_cumhaz(time: np.ndarray, event: np.ndarray, lp: np.ndarray, at: float) -> float:
@@ -396,8 +336,8 @@ def calibration_slope_intercept(
         if not notes:
             fit = _fit_cox(np.minimum(time, at), event & (time <= at), x[:, None])
             if fit.converged:
-                out["slope"] = float(fit.beta[0])
-                out["slope_se"] = float(np.sqrt(1 / fit.information[0, 0]))
+                out["slope"] = float(fit.coef[0])
+                out["slope_se"] = float(fit.se[0])
             else:
                 notes.append("slope: Cox fit did not converge")
     out["note"] = "; ".join(notes)
@@ -466,13 +406,16 @@ def calibration_curve(
     k = harrell_knots(x, knots) if isinstance(knots, int) else np.unique(np.asarray(knots, dtype=float))
     if k.size < 3:
         return _nan_curve(at, n, events, surv, f"only {k.size} distinct spline knots", summary)
-    fit = _fit_cox(time, event, _rcs_basis(x, k))
+    basis = _rcs_basis(x, k)
+    fit = _fit_cox(time, event, basis)
     if not fit.converged:
         return _nan_curve(at, n, events, surv, "calibration Cox fit did not converge", summary)
-    h0 = np.exp(_breslow_log_cumhaz(time, event, fit.lp, at))
-    predicted, observed = 1 - surv, -np.expm1(-h0 * np.exp(fit.lp))
+    beta = np.where(fit.estimable, fit.coef, 0.0)  # an aliased spline column contributes nothing
+    lp = basis @ beta
+    h0 = np.exp(_breslow_log_cumhaz(time, event, lp, at))
+    predicted, observed = 1 - surv, -np.expm1(-h0 * np.exp(lp))
     grid = np.linspace(*np.quantile(predicted, [0.01, 0.99]), grid_size)
-    grid_lp = (_rcs_basis(np.log(-np.log1p(-grid)), k) - fit.center) @ fit.beta
+    grid_lp = _rcs_basis(np.log(-np.log1p(-grid)), k) @ beta
     err = np.abs(observed - predicted)
     return CalibrationCurve(
         at=at, n=n, events=events, knots=k, predicted=predicted, observed=observed,
