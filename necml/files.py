@@ -39,6 +39,7 @@ from pathlib import Path
 from necml.exceptions import OutputError, SizeLimitError
 
 __all__ = [
+    "pid_alive",
     "STAGING_TAG",
     "all_or_nothing",
     "atomic_write",
@@ -182,7 +183,8 @@ def check_run_directory(directory: str | Path, *, marker: str, what: str = "--ou
     return directory
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process ``pid`` exists on this machine (one we may not signal counts as alive)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -219,7 +221,7 @@ def clean_stale(parent: str | Path, name: str) -> list[str]:
             if tag not in entry.name or entry.is_symlink() or not entry.is_dir():
                 continue
             pid = _owner(entry, tag)
-            if pid is None or pid == os.getpid() or _pid_alive(pid):
+            if pid is None or pid == os.getpid() or pid_alive(pid):
                 continue
             final = parent / name
             kept = entry / name

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from necml.exceptions import TrackingUnavailable
+from necml.files import pid_alive
 from necml.tracking._client import client, experiment_id, unreachable_errors
 from necml.tracking._directory import read_record
 from necml.tracking._log import log_run_directory
@@ -52,23 +53,13 @@ def mark_orphaned_runs(settings: TrackingSettings, experiment: str, *, keep: str
     marked = []
     for run in found:
         pid = run.data.tags.get("necml.pid", "")
-        if run.info.run_id == keep or not pid.isdigit() or _alive(int(pid)):
+        if run.info.run_id == keep or not pid.isdigit() or pid_alive(int(pid)):
             continue
         mlflow_client.set_tag(run.info.run_id, "necml.orphaned", f"process {pid} on {host} died while it ran")
         mlflow_client.set_terminated(run.info.run_id, "FAILED")
         marked.append(run.info.run_id)
         print(f"note: marked MLflow run {run.info.run_id} FAILED: its process {pid} died while it ran", file=sys.stderr)
     return marked
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class PipelineRun:
