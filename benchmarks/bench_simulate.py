@@ -7,6 +7,12 @@ worker, and with 1 and 2 workers on a longer study (the scaling ratio, median of
 each worker process imports necml and receives the mechanism fitted in the main process), the fixed
 cost of starting 2 workers, of the bare lifelines loop (same cohorts, same model), and of the
 generation and of the two fits alone, so the per-replicate cost can be split.
+
+The fixed cost of local workers is printed three ways (medians of ``--pairs`` runs): the pool's
+start-up alone (2 loky workers spawned, each importing what a worker imports, with the import time
+measured inside the worker), the time from ``execute`` to its first delivered result (pool start-up,
+the fitted mechanisms sent, one replicate), and the difference between a 4-replicate study on 2
+workers and the same in-process. On a busy machine all three include waiting for a core.
 For scale (from the issue): R's ``survival::coxph`` simulates and fits 1000 such replicates in
 2.2 s on these machines; lifelines takes about 20 s.
 
@@ -56,18 +62,57 @@ def _study(replicates: int) -> StudyConfig:
     })
 
 
+def _execute_times(replicates: int, workers: int) -> tuple[float, float]:
+    """Wall time of ``execute`` over the study's replicates, and the time to its first result."""
+    config = resolve_study(_study(replicates), Path("."))
+    tasks = [ReplicateTask(config, s, r) for s in scenarios(config) for r in range(replicates)]
+    found: list = []
+    first: list[float] = []
+
+    def on_result(result: object) -> None:
+        if not first:
+            first.append(time.perf_counter())
+        found.append(result)
+
+    start = time.perf_counter()
+    execute(tasks, workers=workers, on_result=on_result)
+    assert len(found) == replicates
+    return time.perf_counter() - start, first[0] - start
+
+
+def _worker_imports() -> tuple[float, float, int]:
+    """In a worker: import what a simulation worker imports; the wall and CPU seconds it took, and
+    the pid."""
+    start, cpu = time.perf_counter(), time.process_time()
+    import necml.simulation._execute  # noqa: F401 - the worker's entry point (run_chunk, install_mechanisms)
+
+    return time.perf_counter() - start, time.process_time() - cpu, os.getpid()
+
+
+def _pool_start(workers: int = 2) -> tuple[float, float, float]:
+    """Seconds until every one of ``workers`` fresh loky workers has imported the worker's modules,
+    and the longest import inside a worker (wall and CPU seconds: on a busy machine the wall time
+    includes waiting for a core, the CPU time does not)."""
+    from joblib.externals.loky import get_reusable_executor
+
+    start = time.perf_counter()
+    executor = get_reusable_executor(max_workers=workers, reuse=False, kill_workers=True)
+    seen: dict[int, tuple[float, float]] = {}
+    while len(seen) < workers:  # a fast worker may take two tasks: ask until each has answered
+        for wall, cpu, pid in executor.map(lambda _: _worker_imports(), range(workers)):
+            seen.setdefault(pid, (wall, cpu))
+    elapsed = time.perf_counter() - start
+    executor.shutdown(wait=True)
+    return elapsed, max(w for w, _ in seen.values()), max(c for _, c in seen.values())
+
+
 def _timed_study(replicates: int, workers: int, *, compute_only: bool = True) -> float:
     """Wall time of the study's replicates (``execute``, as ``run_study`` calls it: workers started,
     mechanisms sent, every result delivered); ``compute_only=False`` times all of ``run_study``
     (store, tables, plots)."""
     config = resolve_study(_study(replicates), Path("."))
     if compute_only:
-        tasks = [ReplicateTask(config, s, r) for s in scenarios(config) for r in range(replicates)]
-        found: list = []
-        start = time.perf_counter()
-        execute(tasks, workers=workers, on_result=found.append)
-        assert len(found) == replicates
-        return time.perf_counter() - start
+        return _execute_times(replicates, workers)[0]
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
         run_study(config, out=Path(tmp), workers=workers)
@@ -121,11 +166,18 @@ def main() -> None:
     print(f"  bare loop (simulate + lifelines)  {bare:6.2f} s  ({r / bare:5.0f} replicates/s)")
     print(f"  necml simulate, 1 worker          {one:6.2f} s  ({r / one:5.0f} replicates/s)  "
           f"{bare / one:4.1f}x faster than the bare loop")
-    # fixed cost of local workers: a 2-worker study of 4 replicates against the same in-process
+    # fixed cost of local workers: the pool's start-up alone, the first result of a 2-worker study,
+    # and a 2-worker study of 4 replicates against the same in-process
+    pools = [_pool_start(2) for _ in range(args.pairs)]
+    firsts = [_execute_times(4, 2)[1] for _ in range(args.pairs)]
     few = [(timed(4, 2), timed(4, 1)) for _ in range(args.pairs)]
     fixed = statistics.median(two - inproc for two, inproc in few)
-    print(f"  fixed cost of 2 local workers (start, import, receive the fitted mechanism): {fixed:5.2f} s "
-          "(target < 2 s)")
+    print(f"  fixed cost of 2 local workers (median of {args.pairs}; target < 2 s):")
+    pool, import_wall, import_cpu = (statistics.median(column) for column in zip(*pools, strict=True))
+    print(f"    pool start-up (spawn 2 workers, import the worker's modules)   {pool:5.2f} s "
+          f"(imports inside a worker: {import_wall:4.2f} s wall, {import_cpu:4.2f} s CPU)")
+    print(f"    first result (pool start-up, fitted mechanism sent, 1 replicate) {statistics.median(firsts):5.2f} s")
+    print(f"    4 replicates on 2 workers minus the same in-process              {fixed:5.2f} s")
     big = args.scaling_replicates
     ratios, ones, twos = [], [], []
     for i in range(args.pairs):  # alternated pairs

@@ -3,26 +3,72 @@
 The flow: a cohort specification (:mod:`necml.spec`) -> the generator (:mod:`necml.cohort`) ->
 a cohort with a documented column contract (:mod:`necml.dataset`) -> its fidelity report
 (:mod:`necml.fidelity`).
+
+``import necml`` is cheap (no numpy, pandas, matplotlib or MLflow): the subpackages are
+attributes imported on first use (``necml.prognosis.fit_cox`` imports :mod:`necml.prognosis`
+then), and so is ``__version__``, so that ``necml --help`` does not pay for what it does not use.
 """
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
+import importlib
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
+    from necml import (
+        benchmark,
+        cohort,
+        dataset,
+        evaluation,
+        fidelity,
+        km,
+        models,
+        pipeline,
+        prognosis,
+        report,
+        simulation,
+        spec,
+        tracking,
+    )
     from necml.spec import CohortSpec
 
-try:
-    __version__ = version("necml")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.0.0+unknown"
+__all__ = [
+    "__version__",
+    "generate",
+    # the subpackages, in the order of the flow; each is imported on first attribute access
+    "spec", "cohort", "dataset", "km", "fidelity", "prognosis", "models", "evaluation",
+    "tracking", "report", "pipeline", "benchmark", "simulation",
+]
+SUBPACKAGES = tuple(__all__[2:])
 
-__all__ = ["__version__", "generate"]
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("necml")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "0.0.0+unknown"
+
+
+def __getattr__(name: str) -> Any:
+    """PEP 562: import a subpackage (or read the installed version) on first access."""
+    if name in SUBPACKAGES:
+        value = importlib.import_module(f"{__name__}.{name}")
+    elif name == "__version__":
+        value = _version()
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
 
 
 def generate(

@@ -5,22 +5,27 @@ folds are published: a data file, its column types (factor or numeric) and a fol
 (``set, iteration, row_id``) give the same test sets, and Harrell's C per test set is R's.
 """
 
-from necml.benchmark._config import (
-    BenchmarkConfig,
-    DatasetConfig,
-    ResamplingConfig,
-    benchmark_from_options,
-    load_benchmark,
-)
-from necml.benchmark._data import (
-    Split,
-    load_file_dataset,
-    load_sksurv_dataset,
-    load_survset_dataset,
-    read_folds,
-    typed_data,
-)
-from necml.benchmark._run import BenchmarkResult, PreparedDataset, prepare_datasets, run_benchmark, summarise
+from typing import TYPE_CHECKING
+
+from necml._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from necml.benchmark._config import (
+        BenchmarkConfig,
+        DatasetConfig,
+        ResamplingConfig,
+        benchmark_from_options,
+        load_benchmark,
+    )
+    from necml.benchmark._data import (
+        Split,
+        load_file_dataset,
+        load_sksurv_dataset,
+        load_survset_dataset,
+        read_folds,
+        typed_data,
+    )
+    from necml.benchmark._run import BenchmarkResult, PreparedDataset, prepare_datasets, run_benchmark, summarise
 
 __all__ = [
     "BenchmarkConfig",
@@ -40,3 +45,5 @@ __all__ = [
     "summarise",
     "typed_data",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, __file__, __all__)

@@ -5,16 +5,29 @@ curve and its at-risk table into individual (time, event) data by Guyot et al.'s
 algorithm, which the prognostic analysis, the fidelity report and the benchmark can then use.
 """
 
-from necml.km._curves import at_risk_table, compare_curves, km_confidence, km_curve, km_steps, rmst, survival_at_times
-from necml.km._reconstruct import (
-    Reconstruction,
-    check_at_risk,
-    check_points,
-    read_at_risk,
-    read_points,
-    reconstruct_files,
-    reconstruct_ipd,
-)
+from typing import TYPE_CHECKING
+
+from necml._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from necml.km._curves import (
+        at_risk_table,
+        compare_curves,
+        km_confidence,
+        km_curve,
+        km_steps,
+        rmst,
+        survival_at_times,
+    )
+    from necml.km._reconstruct import (
+        Reconstruction,
+        check_at_risk,
+        check_points,
+        read_at_risk,
+        read_points,
+        reconstruct_files,
+        reconstruct_ipd,
+    )
 
 __all__ = [
     "Reconstruction",
@@ -32,3 +45,5 @@ __all__ = [
     "rmst",
     "survival_at_times",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, __file__, __all__)
