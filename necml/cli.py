@@ -257,9 +257,10 @@ def prognostic(
     result = prognostic_analysis(frame, found, endpoint, by=by, source=source, firth=firth)  # type: ignore[arg-type]
     for message in result.warnings:
         err.print(f"warning: {message}", style="yellow", markup=False, highlight=False)
+    n_fit, events_fit = result.multivariate_counts  # the patients the fit used (complete cases)
     table = Table(
-        title=f"Multivariate Cox, {endpoint.upper()} ({len(result.data.time)} patients, "
-        f"{int(result.data.event.sum())} events)"
+        title=f"Multivariate Cox, {endpoint.upper()} ({n_fit} patients, {events_fit} events)",
+        caption=escape(result.data.exclusion_note()) or None,
     )
     shown = paper_table(result.multivariate)
     for col in shown.columns:
@@ -327,8 +328,15 @@ def _print_metrics(result, title: str) -> None:  # noqa: ANN001 - PipelineResult
 @_tracking_errors
 @_user_errors
 def run_command(
-    pipeline: Annotated[Path, typer.Argument(help="Pipeline config, e.g. pipelines/quickstart.yaml.")],
+    pipeline: Annotated[
+        Path | None,
+        typer.Argument(help="Pipeline config, e.g. pipelines/quickstart.yaml; without one, --data and --mapping "
+                       "run necml's default pipeline (Cox, elastic-net Cox, random survival forest)."),
+    ] = None,
     data: Annotated[Path | None, typer.Option(help="Analyse this CSV/Parquet instead.")] = None,
+    mapping: Annotated[
+        Path | None, typer.Option(help="YAML data mapping of --data (endpoints, units, event codes, covariates).")
+    ] = None,
     seed: Annotated[int | None, typer.Option("--seed", "-s", min=0, help="Override the seed.")] = None,
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output root.")] = Path("reports"),
     track: Annotated[bool, typer.Option("--track/--no-track", help="Log the run to MLflow.")] = True,
@@ -345,17 +353,28 @@ def run_command(
         bool, typer.Option("--log-trials", help="One MLflow run per tuning trial (default: a summary per model).")
     ] = False,
 ) -> None:
-    """Run a pipeline: data, validation, prognostic analysis, models, metrics with CIs; log to MLflow."""
+    """Run a pipeline: data, validation, prognostic analysis, models, metrics with CIs; log to MLflow.
+
+    Over your own file: necml run --data my.csv --mapping my_mapping.yaml (the default pipeline),
+    or necml run my_pipeline.yaml --data my.csv --mapping my_mapping.yaml.
+    """
+    from necml.exceptions import DataError
     from necml.pipeline import invoke_pipeline, load_pipeline
 
-    config = load_pipeline(pipeline)
+    if mapping is not None and data is None:
+        raise DataError("--mapping maps a user's file: give the file with --data FILE")
+    if pipeline is None:
+        config = _default_pipeline(data, mapping)
+    else:
+        config = load_pipeline(pipeline)
     if seed is not None:
         config = config.model_copy(update={"seed": seed})
     invocation = invoke_pipeline(
         config,
-        base=pipeline.parent,
+        base=pipeline.parent if pipeline is not None else Path("."),
         out=out_dir,
         data_file=data,
+        mapping_file=mapping,
         tracking=_tracking(tracking_uri) if track else None,
         tuning_storage=tuning_storage,
         resume=resume,
@@ -373,6 +392,22 @@ def run_command(
     out.print(f"wrote {invocation.directory}")
     if invocation.run_id:
         out.print(f"MLflow run {invocation.run_id}")
+
+
+def _default_pipeline(data: Path | None, mapping: Path | None):  # noqa: ANN202 - PipelineConfig
+    """necml's default pipeline over a user's file: its mapping's ``os`` endpoint, else its first."""
+    from necml.config import load_config
+    from necml.dataset import DataMapping
+    from necml.exceptions import DataError
+    from necml.pipeline._config import default_pipeline
+
+    if data is None:
+        raise DataError("give a pipeline config (e.g. pipelines/quickstart.yaml), or --data FILE --mapping M.yaml")
+    endpoint = "os"
+    if mapping is not None:
+        endpoints = list(load_config(mapping, DataMapping, what="data mapping").endpoints)
+        endpoint = "os" if "os" in endpoints or not endpoints else endpoints[0]
+    return default_pipeline(data, endpoint)
 
 
 @app.command("log")

@@ -129,11 +129,11 @@ def _score(config: BenchmarkConfig, ds: PreparedDataset, model: str, split: Spli
 
 
 def _defaults(model: str) -> dict:
-    """The untuned parameters of ``configs/models/<model>.yaml`` where that file exists, else none."""
+    """The untuned parameters of the shipped ``configs/models/<model>.yaml`` where necml ships one, else none."""
     from necml.models import load_model_config
+    from necml.models._shipped import SHIPPED_MODELS, shipped_model_config
 
-    path = Path(__file__).resolve().parents[2] / "configs" / "models" / f"{model}.yaml"
-    return dict(load_model_config(path).untuned) if path.is_file() else {}
+    return dict(load_model_config(shipped_model_config(model)).untuned) if model in SHIPPED_MODELS else {}
 
 
 def summarise(results: pd.DataFrame) -> pd.DataFrame:

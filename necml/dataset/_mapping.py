@@ -7,35 +7,192 @@ A synthetic cohort follows the column contract, so its mapping is implicit
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from necml.exceptions import DataError
 
 __all__ = [
     "CONTRACT_COVARIATES",
+    "DAYS_PER_MONTH",
+    "MONTHS_PER_UNIT",
     "Covariate",
     "Cutoff",
     "DataMapping",
     "Endpoint",
     "contract_mapping",
+    "code_token",
+    "code_tokens",
     "derive_columns",
+    "factor_levels",
+    "level_label",
+    "level_labels",
     "parse_covariate_expression",
 ]
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 _OPS = {">": "gt", ">=": "ge", "<": "lt", "<=": "le"}
 
+#: Average Gregorian month, used to convert days to months.
+DAYS_PER_MONTH = 365.25 / 12
+TimeUnit = Literal["days", "weeks", "months", "years"]
+#: Months per unit of a mapped time column: necml analyses every time in months.
+MONTHS_PER_UNIT: dict[str, float] = {
+    "days": 1 / DAYS_PER_MONTH,
+    "weeks": 7 / DAYS_PER_MONTH,
+    "months": 1.0,
+    "years": 12.0,
+}
+#: A value of an event column as YAML gives it: R's 1/2 coding, yes/no, dead/alive.
+EventCode = bool | int | float | str
+
+
+def level_label(value: object) -> str:
+    """The text of one categorical level: integral numbers without ``.0`` (``2.0`` -> ``"2"``).
+
+    A column read from CSV is integer without missing values and float with them; both code
+    the same levels, and a mapping's ``reference: 1`` names them.
+
+    Examples
+    --------
+    >>> level_label(2.0), level_label(1), level_label("III"), level_label(1.5)
+    ('2', '1', 'III', '1.5')
+    """
+    if isinstance(value, bool | np.bool_):
+        return str(bool(value))
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    if isinstance(value, float | np.floating):
+        return str(int(value)) if float(value).is_integer() else repr(float(value))
+    return str(value)
+
+
+def level_labels(column: pd.Series) -> pd.Series:
+    """:func:`level_label` of every value (object dtype); a missing value stays NaN."""
+    present = column.notna()
+    labels = {v: level_label(v) for v in pd.unique(column[present])}
+    return column.map(labels).astype(object).where(present, np.nan)
+
+
+def factor_levels(labels: object) -> list[str]:
+    """Distinct level labels in R's ``factor()`` order: numerically when every one is a number.
+
+    Examples
+    --------
+    >>> factor_levels(["2", "10", "1"]), factor_levels(["b", "a"])
+    (['1', '2', '10'], ['a', 'b'])
+    """
+    distinct = sorted(set(labels))  # type: ignore[call-overload]
+    numbers = pd.to_numeric(pd.Series(distinct, dtype=object), errors="coerce")
+    if distinct and numbers.notna().all():
+        return [distinct[i] for i in np.argsort(numbers.to_numpy(float), kind="stable")]
+    return distinct
+
+
+def _nested(value: dict[str, Any], where: str, keys: tuple[str, ...]) -> dict[str, Any]:
+    unknown = sorted(set(value) - set(keys))
+    if unknown or "column" not in value:
+        raise ValueError(
+            f"`{where}` takes {{column: NAME, {', '.join(f'{k}: ...' for k in keys[1:])}}}, "
+            f"got keys {sorted(value)}"
+        )
+    return value
+
 
 class Endpoint(BaseModel):
-    """The time and event columns of one endpoint (e.g. ``pfs``: ``pfs_months``, ``pfs_event``)."""
+    """The time and event columns of one endpoint (e.g. ``pfs``: ``pfs_months``, ``pfs_event``).
+
+    The short form names the columns: ``{time: os_months, event: os_event}`` (times in months,
+    events 0/1 or boolean). The long form says the time unit and the event coding::
+
+        os: {time: {column: time, unit: days}, event: {column: status, event_values: [2]}}
+
+    Times are converted once to months (a month is 365.25/12 days, a week 7 days, a year 12
+    months). With ``event_values`` an event is any of those values; every other value is
+    censored if it is listed in ``censored_values``, or, without that list, if it is the
+    column's only other value (a binary column such as R's 1/2, yes/no, dead/alive). A third
+    code is an error, never silently censored.
+    """
 
     model_config = _FROZEN
     time: str
     event: str
+    unit: TimeUnit = Field(default="months", description="unit of the time column; converted to months")
+    event_values: tuple[EventCode, ...] | None = Field(default=None, min_length=1)
+    censored_values: tuple[EventCode, ...] | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _long_form(cls, data: Any) -> Any:
+        """``time: {column, unit}`` and ``event: {column, event_values, censored_values}``."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        time, event = data.get("time"), data.get("event")
+        if isinstance(time, dict):
+            time = _nested(time, "time", ("column", "unit"))
+            if "unit" in data and "unit" in time:
+                raise ValueError("give the unit once, inside `time: {column: ..., unit: ...}`")
+            data.update(time=time["column"], **({"unit": time["unit"]} if "unit" in time else {}))
+        if isinstance(event, dict):
+            event = _nested(event, "event", ("column", "event_values", "censored_values"))
+            data["event"] = event["column"]
+            for key in ("event_values", "censored_values"):
+                if key in event:
+                    if key in data:
+                        raise ValueError(f"give `{key}` once, inside `event: {{column: ..., {key}: ...}}`")
+                    value = event[key]
+                    data[key] = value if isinstance(value, list | tuple) else [value]
+        return data
+
+    @model_validator(mode="after")
+    def _codes(self) -> Endpoint:
+        if self.censored_values is not None and self.event_values is None:
+            raise ValueError("`censored_values` needs `event_values` (which values are events)")
+        if self.event_values is not None and self.censored_values is not None:
+            both = code_tokens(self.event_values) & code_tokens(self.censored_values)
+            if both:
+                raise ValueError(f"value(s) {sorted(both)} are both event_values and censored_values")
+        return self
+
+    @property
+    def months_per_unit(self) -> float:
+        """The factor converting this endpoint's times to months."""
+        return MONTHS_PER_UNIT[self.unit]
+
+
+_TRUE_WORDS, _FALSE_WORDS = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
+
+
+def code_token(value: object) -> str:
+    """How an event value is compared: trimmed lower-case text, numbers without ``.0``.
+
+    ``2``, ``2.0`` and ``"2"`` are one code, and so are ``"Dead"`` and ``"dead"``.
+    """
+    if isinstance(value, bool | np.bool_):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        text = value.strip().lower()
+        try:
+            number = float(text)
+        except ValueError:
+            return text
+        return level_label(number) if np.isfinite(number) else text
+    return level_label(value).lower()
+
+
+def code_tokens(values: tuple[EventCode, ...]) -> set[str]:
+    """The tokens a declared list matches; a YAML boolean (``yes``, ``true``) matches its words and 1/0."""
+    found = set()
+    for value in values:
+        if isinstance(value, bool):
+            found.update(_TRUE_WORDS if value else _FALSE_WORDS)
+        else:
+            found.add(code_token(value))
+    return found
 
 
 class Covariate(BaseModel):
@@ -51,6 +208,12 @@ class Covariate(BaseModel):
     reference: str | None = None
     log: bool = False
     per: float | Literal["sd"] | None = Field(default=None, description="HR per this many units, or per SD")
+
+    @field_validator("reference", mode="before")
+    @classmethod
+    def _reference_text(cls, value: object) -> object:
+        """``reference: 1`` (an integer-coded level, e.g. R's sex 1/2) names the level ``"1"``."""
+        return level_label(value) if isinstance(value, bool | int | float) else value
 
     @model_validator(mode="after")
     def _reference_only_for_categorical(self) -> Covariate:
@@ -179,20 +342,24 @@ def _covariate_from_dtype(column: pd.Series) -> Covariate:
     if pd.api.types.is_bool_dtype(column):
         return Covariate(type="binary")
     if isinstance(column.dtype, pd.CategoricalDtype):
-        return Covariate(type="categorical", reference=str(column.cat.categories[0]))
+        return Covariate(type="categorical", reference=level_label(column.cat.categories[0]))
     if pd.api.types.is_numeric_dtype(column):
         return Covariate(type="continuous")
     levels = sorted(column.dropna().astype(str).unique())
     return Covariate(type="categorical", reference=levels[0] if levels else None)
 
 
+# a column name is any text without the comparison characters: R's `ph.ecog` and `wt.loss`,
+# `months_from_diagnosis`, "Age (years)"
 _EXPRESSION = re.compile(
-    r"^\s*(?P<var>[A-Za-z_][A-Za-z0-9_]*)\s*(?P<op>>=|<=|>|<)\s*(?P<val>\S+)\s*$"
+    r"^\s*(?P<var>[^<>=\s](?:[^<>=]*[^<>=\s])?)\s*(?P<op>>=|<=|>|<)\s*(?P<val>\S+)\s*$"
 )
 
 
 def parse_covariate_expression(text: str) -> tuple[str, Cutoff | None]:
     """Parse ``"nlr>3"`` into ``("nlr_gt_3", Cutoff(...))``; a plain name parses to itself.
+
+    Names are column names as they are, R's included (``ph.ecog>=2`` -> ``ph.ecog_ge_2``).
 
     Examples
     --------
@@ -200,12 +367,15 @@ def parse_covariate_expression(text: str) -> tuple[str, Cutoff | None]:
     'ecog_ge_2'
     >>> parse_covariate_expression("age")
     ('age', None)
+    >>> parse_covariate_expression("ph.ecog>=2")[0]
+    'ph.ecog_ge_2'
     """
     match = _EXPRESSION.match(text)
     if match is None:
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", text.strip()):
+        name = text.strip()
+        if not name or re.search(r"[<>=]", name):
             raise DataError(f"cannot read covariate {text!r}: use a column name or e.g. 'nlr>3'")
-        return text.strip(), None
+        return name, None
     try:
         value = float(match["val"])
     except ValueError:

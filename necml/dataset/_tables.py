@@ -7,20 +7,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from necml.dataset._mapping import Covariate, DataMapping, Endpoint, contract_mapping
+from necml.dataset._mapping import DAYS_PER_MONTH, Covariate, DataMapping, Endpoint, contract_mapping
 from necml.exceptions import DataError
 
 __all__ = [
     "DAYS_PER_MONTH",
     "VETERANS",
     "VETERANS_MAPPING",
+    "csv_line",
     "load_table",
     "load_veterans",
     "resolve_data",
+    "row_name",
 ]
-
-#: Average Gregorian month, used to convert days to months.
-DAYS_PER_MONTH = 365.25 / 12
 
 
 def load_table(path: str | Path) -> pd.DataFrame:
@@ -58,6 +57,39 @@ def load_table(path: str | Path) -> pd.DataFrame:
         raise DataError(f"{path}: the table has no rows")
     _check_unique_columns(path, frame if suffix != ".csv" else _csv_header(path))
     return frame
+
+
+def csv_line(path: str | Path, position: int) -> int:
+    """The line of a CSV file on which data row ``position`` (0-based) starts; the header is line 1.
+
+    What an editor or a spreadsheet shows: blank lines (which the reader skips) and quoted
+    values spanning lines are counted. When the file cannot be read again, ``position + 2``.
+    """
+    import csv
+
+    try:
+        with open(path, newline="", encoding="utf-8", errors="replace") as handle:
+            reader = csv.reader(handle)
+            if next(reader, None) is None:
+                return position + 2
+            start, seen = reader.line_num + 1, -1
+            for record in reader:
+                if any(field.strip() for field in record):
+                    seen += 1
+                    if seen == position:
+                        return start
+                start = reader.line_num + 1
+    except (OSError, csv.Error):
+        pass
+    return position + 2
+
+
+def row_name(source: str, position: int) -> str:
+    """Where data row ``position`` (0-based) is, as the user sees it: ``line N`` of a CSV
+    file (header = line 1, so the first patient is line 2), else ``row N`` counted from 1."""
+    if source.lower().endswith(".csv"):
+        return f"line {csv_line(source, position) if Path(source).is_file() else position + 2}"
+    return f"row {position + 1}"
 
 
 #: The largest table necml reads (about 1 KB per row in memory for a typical cohort).

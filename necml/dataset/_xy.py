@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 from sksurv.util import Surv
 
-from necml.dataset._mapping import Covariate, DataMapping, derive_columns
-from necml.dataset._validate import check_survival_data, event_indicator
+from necml.dataset._mapping import Covariate, DataMapping, derive_columns, factor_levels, level_labels
+from necml.dataset._validate import complete_cases, survival_columns
 
 __all__ = ["SurvivalData", "design_matrix", "prepare_survival_data", "structured_y"]
 
@@ -24,13 +24,15 @@ class SurvivalData:
         Covariates: continuous as float, binary as float 0/1, categorical as
         :class:`pandas.Categorical` with the reference level first; missing values are NaN.
     time, event : numpy.ndarray
-        Follow-up time and event indicator (bool).
+        Follow-up time in months and event indicator (bool).
     types : dict
         Covariate name -> :class:`~necml.dataset.Covariate`.
     endpoint, source : str
         What was analysed, and from which file.
     warnings : list of str
         What :func:`~necml.dataset.check_survival_data` reported.
+    time_unit : str
+        The unit of the file's time column (``"days"``, ...), converted to months in ``time``.
     """
 
     X: pd.DataFrame
@@ -40,6 +42,26 @@ class SurvivalData:
     endpoint: str
     source: str
     warnings: list[str] = field(default_factory=list)
+    time_unit: str = "months"
+
+    @property
+    def complete(self) -> np.ndarray:
+        """Rows (bool) with every covariate observed: the patients of a multivariate Cox fit."""
+        return complete_cases(self.X, list(self.types))
+
+    def missing_counts(self) -> dict[str, int]:
+        """Covariate -> patients without a value, for the covariates that miss any (most first)."""
+        counts = {name: int(self.X[name].isna().sum()) for name in self.types}
+        return dict(sorted(((k, v) for k, v in counts.items() if v), key=lambda kv: -kv[1]))
+
+    def exclusion_note(self) -> str:
+        """Who a complete-case fit leaves out and why, e.g. ``"15 of 228 patients excluded for missing
+        values (wt.loss 14, ph.ecog 1)"``; empty when nobody is."""
+        excluded = int((~self.complete).sum())
+        if not excluded:
+            return ""
+        why = ", ".join(f"{name} {n}" for name, n in self.missing_counts().items())
+        return f"{excluded} of {len(self.time)} patients excluded for missing values ({why})"
 
     @property
     def y(self) -> np.ndarray:
@@ -56,6 +78,7 @@ class SurvivalData:
             endpoint=self.endpoint,
             source=self.source,
             warnings=self.warnings,
+            time_unit=self.time_unit,
         )
 
 
@@ -95,25 +118,25 @@ def prepare_survival_data(
         If the table fails :func:`~necml.dataset.check_survival_data`.
     """
     frame = derive_columns(frame, mapping, source=source)
-    warnings = check_survival_data(frame, mapping, endpoint, source=source)
-    columns = mapping.endpoint(endpoint)
+    time, event, warnings = survival_columns(frame, mapping, endpoint, source=source)
     types = mapping.types
     X = pd.DataFrame({name: _typed(frame[name], c) for name, c in types.items()})
     return SurvivalData(
         X=X.reset_index(drop=True),
-        time=pd.to_numeric(frame[columns.time]).to_numpy(dtype=float),
-        event=event_indicator(frame[columns.event], columns.event),
+        time=time,
+        event=event,
         types=types,
         endpoint=endpoint,
         source=source,
         warnings=warnings,
+        time_unit=mapping.endpoint(endpoint).unit,
     )
 
 
 def _typed(column: pd.Series, covariate: Covariate) -> pd.Series:
     if covariate.type == "categorical":
-        values = column.astype("string").astype(object).where(column.notna(), np.nan)
-        levels = sorted(set(values.dropna()))
+        values = level_labels(column)  # 1, 1.0 and "1" are the level "1"
+        levels = factor_levels(values.dropna())  # R's factor() order: numerically for numbers
         if covariate.reference is not None:
             levels = [covariate.reference, *[v for v in levels if v != covariate.reference]]
         return pd.Series(pd.Categorical(values, categories=levels), index=column.index)

@@ -10,6 +10,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
 from necml.dataset import Covariate
+from necml.dataset._mapping import level_labels
 
 __all__ = ["make_preprocessor"]
 
@@ -64,6 +65,11 @@ def make_preprocessor(X: pd.DataFrame, types: dict[str, Covariate]) -> ColumnTra
 
 
 def _as_text(frame: pd.DataFrame) -> np.ndarray:
-    """Categorical columns as object arrays with NaN for missing (what SimpleImputer takes)."""
-    values = pd.DataFrame(frame).astype(object)
-    return values.where(pd.DataFrame(frame).notna(), np.nan).to_numpy(dtype=object)
+    """Categorical columns as object arrays of level labels, NaN for missing (what SimpleImputer takes).
+
+    The labels are :func:`~necml.dataset.level_label`'s, as in training: an integer-coded level
+    (R's sex 1/2) is the level ``"1"`` whether it arrives as ``1``, ``1.0`` or ``"1"`` (an input
+    example read back from CSV, a user's ``predict``).
+    """
+    frame = pd.DataFrame(frame)
+    return pd.DataFrame({c: level_labels(frame[c]) for c in frame.columns}).to_numpy(dtype=object)

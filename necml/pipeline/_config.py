@@ -8,13 +8,16 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 __all__ = [
+    "DEFAULT_MODELS",
     "DataSource",
     "GridConfig",
     "MetricsConfig",
     "ModelEntry",
     "PipelineConfig",
     "ValidationConfig",
+    "default_pipeline",
     "load_pipeline",
+    "model_config_path",
 ]
 
 PositiveTime = Annotated[float, Field(gt=0)]
@@ -98,12 +101,43 @@ class ValidationConfig(BaseModel):
 
 
 class ModelEntry(BaseModel):
-    """A model: its config file (``configs/models/*.yaml``) and tuning budget."""
+    """A model: its config file (``configs/models/*.yaml``) or a shipped model's name, and its tuning budget.
+
+    ``{model: coxph}`` takes the config necml ships for ``coxph`` (the same file as the
+    repository's ``configs/models/coxph.yaml``), from any folder. A ``config`` path is read from
+    the working directory, else relative to the pipeline file; a shipped one that is not there
+    (``configs/models/coxph.yaml`` in a pipeline copied out of the repository) is the packaged file.
+    """
 
     model_config = _FROZEN
-    config: str
+    config: str | None = None
+    model: str | None = Field(default=None, description="a shipped model (coxph, coxnet, rsf, ...)")
     n_trials: StrictInt = Field(default=0, ge=0)
     inner_folds: StrictInt = Field(default=3, ge=2)
+
+    @model_validator(mode="after")
+    def _config_or_model(self) -> ModelEntry:
+        if (self.config is None) == (self.model is None):
+            raise ValueError("give exactly one of `config` (a model config file) or `model` (a shipped model's name)")
+        if self.model is not None:
+            from necml.models._shipped import SHIPPED_MODELS
+
+            if self.model not in SHIPPED_MODELS:
+                raise ValueError(f"unknown model {self.model!r}; necml ships {', '.join(SHIPPED_MODELS)}")
+        return self
+
+
+def model_config_path(entry: ModelEntry, base: Path) -> Path:
+    """The config file of a pipeline's model entry (see :class:`ModelEntry`)."""
+    from necml.models._shipped import SHIPPED_MODELS, shipped_model_config
+
+    if entry.model is not None:
+        return shipped_model_config(entry.model)
+    given = Path(entry.config or "")
+    path = given if given.exists() or given.is_absolute() else base / given
+    if not path.exists() and given.parent.name == "models" and given.suffix == ".yaml" and given.stem in SHIPPED_MODELS:
+        return shipped_model_config(given.stem)
+    return path
 
 
 class PipelineConfig(BaseModel):
@@ -137,3 +171,27 @@ def load_pipeline(path: str | Path) -> PipelineConfig:
     from necml.config import load_config
 
     return load_config(path, PipelineConfig, what="pipeline config")
+
+
+#: The models of :func:`default_pipeline`: Cox, elastic-net Cox and a random survival forest, untuned.
+DEFAULT_MODELS = ("coxph", "coxnet", "rsf")
+
+
+def default_pipeline(data_file: str | Path, endpoint: str = "os") -> PipelineConfig:
+    """The pipeline ``necml run --data FILE --mapping M.yaml`` runs when no config is given.
+
+    Named after the file (``lung.csv`` -> ``lung``): the prognostic analysis of ``endpoint``,
+    then :data:`DEFAULT_MODELS` at their shipped defaults, validated by 5-fold CV repeated twice,
+    with metrics at 6, 12 and 24 months (clipped to the follow-up).
+    """
+    import re
+
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(data_file).stem).strip("._-") or "data"
+    return PipelineConfig(
+        name=stem[:100],
+        description=f"necml's default pipeline over {Path(data_file).name}",
+        data=DataSource(file=str(data_file)),
+        endpoint=endpoint,
+        validation=ValidationConfig(scheme="cv", folds=5, repeats=2, ci_resamples=100),
+        models=[ModelEntry(model=m) for m in DEFAULT_MODELS],
+    )

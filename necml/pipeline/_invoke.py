@@ -67,6 +67,7 @@ def invoke_pipeline(
     base: Path,
     out: Path,
     data_file: Path | None = None,
+    mapping_file: Path | None = None,
     tracking: TrackingSettings | None = None,
     tuning_storage: str | None = None,
     resume: bool = False,
@@ -85,6 +86,8 @@ def invoke_pipeline(
         Output root; the run directory is ``out/<name>``.
     data_file : pathlib.Path, optional
         Analyse this file instead of the config's data.
+    mapping_file : pathlib.Path, optional
+        The data mapping (YAML) of ``data_file``, instead of the config's ``data.mapping``.
     tracking : TrackingSettings, optional
         Where to log; None turns tracking off.
     tuning_storage : str, optional
@@ -119,7 +122,8 @@ def invoke_pipeline(
     )
     started, clock = datetime.now(UTC), time.perf_counter()
     try:
-        result = run_pipeline(config, base=base, data_file=data_file, tuning_storage=storage, resume=resume)
+        result = run_pipeline(config, base=base, data_file=data_file, mapping_file=mapping_file,
+                              tuning_storage=storage, resume=resume)
         extra = {
             "command": command,
             "started": started.isoformat(),
@@ -131,9 +135,9 @@ def invoke_pipeline(
         if run:
             run.abort("KILLED")
         raise
-    except BaseException:
+    except BaseException as exc:
         if run:
-            run.abort("FAILED")
+            run.abort("FAILED", exc)
         raise
     if journal is not None and journal.exists():
         shutil.move(journal, directory / JOURNAL_FILE)

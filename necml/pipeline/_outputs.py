@@ -108,6 +108,7 @@ def _copy_inputs(result: PipelineResult, folder: Path) -> dict[str, object]:
     for entry, (name, path) in zip(resolved["models"], result.model_files.items(), strict=True):
         shutil.copyfile(path, folder / "models" / f"{name}.yaml")
         entry["config"] = f"inputs/models/{name}.yaml"
+        entry.pop("model", None)  # `{model: coxph}`: the shipped config, now copied
     return resolved
 
 

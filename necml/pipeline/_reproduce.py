@@ -100,7 +100,8 @@ def _check_inputs(config: PipelineConfig, inputs: Path, record: dict) -> None:
     if config.data.mapping is not None:
         _inside(config.data.mapping, inputs, "data.mapping")
     for i, model in enumerate(config.models):
-        _inside(model.config, inputs, f"models.{i}.config")
+        if model.config is not None:  # `model: NAME` is necml's own shipped config
+            _inside(model.config, inputs, f"models.{i}.config")
     recorded = str(record.get("data", {}).get("sha256", ""))
     found = load_data(config, inputs).sha256
     if found != recorded:

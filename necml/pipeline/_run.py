@@ -36,7 +36,7 @@ from necml.evaluation import (
 from necml.exceptions import DataError
 from necml.fidelity import FidelityReport, build_fidelity_report
 from necml.models import load_model_config
-from necml.pipeline._config import PipelineConfig
+from necml.pipeline._config import PipelineConfig, model_config_path
 from necml.prognosis import PrognosticResult, prognostic_analysis
 from necml.random import as_seed_sequence, child_seed
 
@@ -91,13 +91,17 @@ def _path(value: str, base: Path) -> Path:
     return given if given.exists() or given.is_absolute() else base / given
 
 
-def load_data(config: PipelineConfig, base: Path, *, data_file: Path | None = None) -> LoadedData:
-    """The pipeline's table, mapping and source (``data_file`` overrides the config's data)."""
+def load_data(
+    config: PipelineConfig, base: Path, *, data_file: Path | None = None, mapping_file: Path | None = None
+) -> LoadedData:
+    """The pipeline's table, mapping and source (``data_file`` and ``mapping_file`` override the config's)."""
     from necml.cohort import generate_cohort
     from necml.spec import load_spec
 
     source = config.data
-    mapping = _path(source.mapping, base) if source.mapping else None
+    mapping = mapping_file or (_path(source.mapping, base) if source.mapping else None)
+    if mapping_file is not None and data_file is None and source.file is None and source.dataset is None:
+        raise DataError(f"--mapping {mapping_file} maps a user's file: give it with --data FILE")
     if data_file is not None:
         frame, found, name = resolve_data(data_file, mapping)
         return LoadedData(
@@ -148,7 +152,7 @@ def _settings(config: PipelineConfig, data: SurvivalData) -> tuple[ValidationSet
 def _plans(config: PipelineConfig, base: Path, store: StudyStore) -> tuple[list[ModelPlan], dict[str, Path]]:
     plans, files = [], {}
     for entry in config.models:
-        path = _path(entry.config, base)
+        path = model_config_path(entry, base)
         model = load_model_config(path)
         plans.append(
             ModelPlan(
@@ -224,6 +228,7 @@ def run_pipeline(
     *,
     base: Path = Path("."),
     data_file: Path | None = None,
+    mapping_file: Path | None = None,
     tuning_storage: str | None = None,
     resume: bool = False,
 ) -> PipelineResult:
@@ -236,6 +241,8 @@ def run_pipeline(
         Directory of the config file (for relative paths that do not exist from the cwd).
     data_file : pathlib.Path, optional
         Analyse this file instead of the config's data.
+    mapping_file : pathlib.Path, optional
+        The data mapping of ``data_file`` (instead of the config's ``data.mapping``).
     tuning_storage : str, optional
         Optuna journal file or RDB URL for the tuning studies (default: in memory).
     resume : bool, default=False
@@ -245,7 +252,7 @@ def run_pipeline(
     -------
     PipelineResult
     """
-    loaded = load_data(config, base, data_file=data_file)
+    loaded = load_data(config, base, data_file=data_file, mapping_file=mapping_file)
     frame, mapping, source = loaded.frame, loaded.mapping, loaded.source
     if config.covariates is not None:
         mapping = mapping.with_expressions(config.covariates)

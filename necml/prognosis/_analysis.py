@@ -36,9 +36,27 @@ class PrognosticResult:
     warnings: list[str]
 
     @property
+    def multivariate_counts(self) -> tuple[int, int]:
+        """Patients and events of the multivariate fit (its complete cases)."""
+        complete = self.data.complete
+        return int(complete.sum()), int(self.data.event[complete].sum())
+
+    @property
     def events_per_parameter(self) -> float:
-        """Events divided by the multivariate model's number of terms."""
-        return float(self.data.event.sum()) / max(len(self.multivariate), 1)
+        """Events of the multivariate fit (complete cases) divided by its number of terms."""
+        return float(self.multivariate_counts[1]) / max(len(self.multivariate), 1)
+
+    def counts_text(self) -> str:
+        """Who the analysis counts: all patients, then the multivariate fit's and who it left out."""
+        data = self.data
+        n, events = self.multivariate_counts
+        text = f"{len(data.time)} patients, {int(data.event.sum())} events"
+        if data.time_unit != "months":
+            text += f" (times in months, converted from {data.time_unit}; a month is 365.25/12 days)"
+        excluded = data.exclusion_note()
+        if excluded:
+            text += f". The multivariate Cox model uses {n} patients with {events} events: {excluded}"
+        return f"{text}; {self.events_per_parameter:.1f} events per multivariate parameter."
 
 
 def prognostic_analysis(
@@ -123,7 +141,7 @@ def _km_markdown(km: pd.DataFrame) -> str:
             "Group": km["group"],
             "n": km["n"],
             "Events": km["events"],
-            "Median (95% CI)": [
+            "Median, months (95% CI)": [
                 _interval(r["median"], r["median_ci_low"], r["median_ci_high"], "{:.1f}")
                 for _, r in km.iterrows()
             ],
@@ -184,8 +202,7 @@ def render_markdown(result: PrognosticResult) -> str:
     lines = [
         f"# Prognostic analysis: {ep.upper()} ({data.source})",
         "",
-        f"{len(data.time)} patients, {int(data.event.sum())} events; "
-        f"{result.events_per_parameter:.1f} events per multivariate parameter.",
+        result.counts_text(),
         "",
         "## Kaplan-Meier",
         "",
@@ -200,11 +217,16 @@ def render_markdown(result: PrognosticResult) -> str:
             f"on {result.logrank['df']:.0f} df, {p_statement(result.logrank['p'])}.",
             "",
         ]
+    n, events = result.multivariate_counts
     for title, table in (
         ("Univariate Cox", result.univariate),
-        ("Multivariate Cox", result.multivariate),
+        (f"Multivariate Cox ({n} patients, {events} events)", result.multivariate),
     ):
-        lines += [f"## {title}", "", markdown_table(paper_table(table)), ""]
+        lines += [f"## {title}", ""]
+        if title == "Univariate Cox" and len(table) and table["n"].nunique() > 1:
+            lines += [f"Each covariate on the patients with a value: {table['n'].min()} to {table['n'].max()} "
+                      "patients (`n`, `events` in the CSV).", ""]
+        lines += [markdown_table(paper_table(table)), ""]
     lines += [f"![Forest plot: univariate beside multivariate Cox](forest_{ep}.png)", ""]
     lines += _ph_markdown(result)
     lines += [

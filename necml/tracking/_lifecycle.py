@@ -22,7 +22,10 @@ from necml.tracking._log import log_run_directory
 from necml.tracking._settings import TrackingSettings
 from necml.tracking._study import STUDY_FILE, log_study_directory
 
-__all__ = ["PipelineRun", "log_saved_directory", "mark_orphaned_runs", "unavailable_message"]
+__all__ = ["ERROR_TAG", "PipelineRun", "log_saved_directory", "mark_orphaned_runs", "unavailable_message"]
+
+#: Tag of a FAILED run: the error that ended it (type and first lines of the message).
+ERROR_TAG = "necml.error"
 
 
 def unavailable_message(settings: TrackingSettings, directory: str | Path, reason: str) -> str:
@@ -37,6 +40,21 @@ def unavailable_message(settings: TrackingSettings, directory: str | Path, reaso
 def _reason(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return text[:300]
+
+
+def error_text(exc: BaseException) -> str:
+    """What a FAILED run's :data:`ERROR_TAG` says: ``"ValueError: Found unknown categories ..."``."""
+    message = str(exc).strip()
+    return f"{type(exc).__name__}: {message}"[:5000] if message else type(exc).__name__
+
+
+def failed_message(settings: TrackingSettings, directory: str | Path, run_id: str | None, exc: BaseException) -> str:
+    """The message when logging the saved results failed for another reason than the store."""
+    marked = f"; MLflow run {run_id} is marked FAILED with the error as tag {ERROR_TAG}" if run_id else ""
+    return (
+        f"logging to the tracking store {settings.uri} failed ({type(exc).__name__}: {_reason(exc)}); the results "
+        f"are saved in {directory}{marked}. Log them again with: necml log {directory} --tracking-uri {settings.uri}"
+    )
 
 
 def mark_orphaned_runs(settings: TrackingSettings, experiment: str, *, keep: str | None = None) -> list[str]:
@@ -124,11 +142,14 @@ class PipelineRun:
         """What ``record.json`` keeps about tracking."""
         return {"tracking": {"uri": self.settings.uri, "run_id": self.run_id, "start_error": self.start_error}}
 
-    def abort(self, status: str) -> None:
-        """Mark the run ``FAILED`` or ``KILLED`` (best effort: the store may be gone)."""
+    def abort(self, status: str, error: BaseException | None = None) -> None:
+        """Mark the run ``FAILED`` or ``KILLED``, with the error as tag :data:`ERROR_TAG` (best
+        effort: the store may be gone)."""
         if self.run_id is None:
             return
         try:
+            if error is not None:
+                client(self.settings).set_tag(self.run_id, ERROR_TAG, error_text(error))
             client(self.settings).set_terminated(self.run_id, status)
         except unreachable_errors():
             pass
@@ -139,7 +160,9 @@ class PipelineRun:
         Raises
         ------
         TrackingUnavailable
-            The store could not be reached; the run is marked FAILED where possible.
+            The store could not be reached, or logging failed for any other reason; the run is
+            marked FAILED where possible, with the error as tag :data:`ERROR_TAG`. The results
+            are on disk either way (``necml log DIR`` sends them later).
         """
         if self.start_error is not None:
             raise TrackingUnavailable(
@@ -148,10 +171,15 @@ class PipelineRun:
         try:
             return log_run_directory(directory, self.settings, run_id=self.run_id, log_trials=self.log_trials)
         except unreachable_errors() as exc:
-            self.abort("FAILED")
+            self.abort("FAILED", exc)
             raise TrackingUnavailable(
                 unavailable_message(self.settings, directory, _reason(exc)), directory=str(directory)
             ) from None
+        except Exception as exc:  # noqa: BLE001 - any failure while logging: the run must not stay RUNNING
+            self.abort("FAILED", exc)
+            raise TrackingUnavailable(
+                failed_message(self.settings, directory, self.run_id, exc), directory=str(directory)
+            ) from exc
 
 
 def log_saved_directory(directory: str | Path, settings: TrackingSettings) -> str:

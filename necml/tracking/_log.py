@@ -96,7 +96,9 @@ def _dataset_input(record: dict):  # noqa: ANN202 - mlflow types, imported lazil
     if data["kind"] == "file":
         from mlflow.data.dataset_source_registry import resolve_dataset_source
 
-        source = resolve_dataset_source(data["path"])
+        with warnings.catch_warnings():  # MLflow registers the local-file source twice and says so
+            warnings.filterwarnings("ignore", message=".*can be interpreted in multiple ways", category=UserWarning)
+            source = resolve_dataset_source(data["path"])
     else:
         source = CodeDatasetSource(
             {"necml.data_kind": data["kind"], "necml.source": data["source"], "necml.path": data["path"]}
@@ -227,16 +229,8 @@ def _log_trial_runs(settings: TrackingSettings, experiment: str, parent: str, tr
 def _log_model_run(
     settings: TrackingSettings, experiment: str, parent: str, name: str, saved: _SavedRun, *, log_trials: bool = False
 ) -> None:
-    import mlflow
-    import mlflow.sklearn
-    from mlflow.models import infer_signature
-
-    from necml.models import SKOPS_TRUSTED_TYPES, load_model
-
     mlflow_client = client(settings)
-    directory, record = saved.directory, saved.record
-    params = saved.params
-    final = params[(params["model"] == name)].iloc[-1].drop(["model", "repeat", "fold"]).dropna()
+    record = saved.record
     run = mlflow_client.create_run(
         experiment,
         run_name=name,
@@ -249,6 +243,22 @@ def _log_model_run(
         },
     )
     run_id = run.info.run_id
+    try:
+        _fill_model_run(settings, experiment, run_id, name, saved, log_trials=log_trials)
+    except BaseException as exc:
+        _fail(settings, run_id, exc)
+        raise
+    mlflow_client.set_terminated(run_id, "FINISHED")
+
+
+def _fill_model_run(
+    settings: TrackingSettings, experiment: str, run_id: str, name: str, saved: _SavedRun, *, log_trials: bool
+) -> None:
+    """A model run's metrics, parameters, tuning artifacts and the fitted model."""
+    mlflow_client = client(settings)
+    directory, record = saved.directory, saved.record
+    params = saved.params
+    final = params[(params["model"] == name)].iloc[-1].drop(["model", "repeat", "fold"]).dropna()
     history = _resample_history(saved.resamples[saved.resamples["model"] == name])
     own = metric_values(saved.metrics[saved.metrics["model"] == name], with_model=False)
     _log_batches(run_id, settings, _metric_batch(own) + history, {f"model.{k}": str(v) for k, v in final.items()})
@@ -263,11 +273,47 @@ def _log_model_run(
             mlflow_client.log_artifact(run_id, str(path), artifact_path="tuning")
         if log_trials:
             _log_trial_runs(settings, experiment, run_id, trials)
+    _log_model_file(settings, run_id, name, directory, record)
+
+
+def _fail(settings: TrackingSettings, run_id: str, exc: BaseException) -> None:
+    """Mark a run FAILED with the error as its tag, when the error is not the store's.
+
+    A store that cannot be reached is not asked again here (each request may wait for its
+    timeouts): :class:`~necml.tracking.PipelineRun` makes the one attempt to mark the run.
+    """
+    from necml.tracking._client import unreachable_errors
+
+    if isinstance(exc, unreachable_errors()):
+        return
+    try:
+        mlflow_client = client(settings)
+        mlflow_client.set_tag(run_id, "necml.error", f"{type(exc).__name__}: {str(exc).strip()}"[:5000])
+        mlflow_client.set_terminated(run_id, "KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED")
+    except unreachable_errors():
+        pass
+
+
+def input_example(directory: Path, record: dict) -> pd.DataFrame:
+    """The saved input example with the design's dtypes; categorical levels read as text, as in training
+    (an integer-coded level such as R's sex 1/2 would otherwise come back as the number 1)."""
+    dtypes = {c: t for c, t in record["data"].get("design_dtypes", {}).items()}
+    text = [c for c, t in dtypes.items() if t in ("category", "object", "string")]
+    example = pd.read_csv(directory / "models" / "input_example.csv", dtype=dict.fromkeys(text, str))
+    return example.astype({c: t for c, t in dtypes.items() if c in example})
+
+
+def _log_model_file(settings: TrackingSettings, run_id: str, name: str, directory: Path, record: dict) -> None:
+    import mlflow
+    import mlflow.sklearn
+    from mlflow.models import infer_signature
+
+    from necml.models import SKOPS_TRUSTED_TYPES, load_model
+
     model_file = directory / "models" / f"{name}.skops"
     if model_file.exists():
         model = load_model(model_file)
-        example = pd.read_csv(directory / "models" / "input_example.csv")
-        example = example.astype({c: t for c, t in record["data"].get("design_dtypes", {}).items() if c in example})
+        example = input_example(directory, record)
         mlflow.set_tracking_uri(settings.uri)
         with mlflow.start_run(run_id=run_id), warnings.catch_warnings():
             # MLflow inspects sklearn's untyped ``predict`` and warns that it cannot validate Any
@@ -282,7 +328,6 @@ def _log_model_run(
                 pip_requirements=model_requirements(record),
                 code_paths=[str(Path(__file__).resolve().parents[1])],
             )
-    mlflow_client.set_terminated(run_id, "FINISHED")
 
 
 def log_run_directory(
@@ -320,6 +365,24 @@ def log_run_directory(
         experiment = mlflow_client.get_run(run_id).info.experiment_id
         for key, value in parent_tags(record).items():
             mlflow_client.set_tag(run_id, key, value)
+    try:
+        _fill_parent_run(settings, experiment, run_id, saved, log_trials=log_trials)
+    except BaseException as exc:
+        _fail(settings, run_id, exc)
+        raise
+    mlflow_client.set_terminated(run_id, "FINISHED")
+    return run_id
+
+
+def _fill_parent_run(settings: TrackingSettings, experiment: str, run_id: str, saved: _SavedRun, *,
+                     log_trials: bool) -> None:
+    """The parent run's params, metrics, dataset, artifacts and one finished run per model.
+
+    A model run left unfinished by an earlier attempt (``RUNNING`` or ``FAILED``) is deleted
+    and logged afresh, so each model appears once.
+    """
+    mlflow_client = client(settings)
+    directory, record = saved.directory, saved.record
     resolved = yaml.safe_load((directory / "pipeline.yaml").read_text(encoding="utf-8"))
     tuning = {f"tuning.{k}": str(v)[:_MAX_PARAM] for k, v in record["tuning"].items() if k != "studies"}
     params = {**_flatten(resolved), "seed_entropy": record["seed_entropy"], **tuning}
@@ -333,6 +396,6 @@ def log_run_directory(
         previous = done.get(name)
         if previous is not None and previous.info.status == "FINISHED":
             continue
+        if previous is not None:
+            mlflow_client.delete_run(previous.info.run_id)
         _log_model_run(settings, experiment, run_id, name, saved, log_trials=log_trials)
-    mlflow_client.set_terminated(run_id, "FINISHED")
-    return run_id

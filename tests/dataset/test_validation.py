@@ -38,11 +38,11 @@ def _good(n: int = 40) -> pd.DataFrame:
     ("change", "message"),
     [
         (lambda f: f.drop(columns="x"), r"f\.csv: missing column\(s\) 'x'"),
-        (lambda f: f.assign(t=-f["t"]), r"f\.csv: column 't': negative time"),
-        (lambda f: f.assign(t=["soon"] * len(f)), r"column 't': non-numeric time 'soon'"),
-        (lambda f: f.assign(e=[2] * len(f)), r"column 'e': events must be 0/1 or boolean, got 2"),
+        (lambda f: f.assign(t=-f["t"]), r"f\.csv: column 't', line 2: negative time"),
+        (lambda f: f.assign(t=["soon"] * len(f)), r"column 't', line 2: non-numeric time 'soon'"),
+        (lambda f: f.assign(e=[2] * len(f)), r"column 'e', line 2: events must be 0/1 or boolean, got 2"),
         (lambda f: f.assign(e=False), r"column 'e' has no events"),
-        (lambda f: f.assign(b=["yes"] * len(f)), r"covariate 'b': binary values must be 0/1"),
+        (lambda f: f.assign(b=["yes"] * len(f)), r"covariate 'b', line 2: binary values must be 0/1"),
     ],
     ids=["missing", "negative", "non-numeric", "bad-event", "no-events", "bad-binary"],
 )

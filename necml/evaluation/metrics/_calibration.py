@@ -498,7 +498,8 @@ def draw_calibration(
     text = _annotation(curve, table)
     if text:
         ax.text(0.03, 0.97, text, transform=ax.transAxes, va="top", ha="left", fontsize=6.5)
-    ax.set(xlabel=f"predicted risk by {at:g}", ylabel=f"observed risk by {at:g}", xlim=(0, 1), ylim=(0, 1))
+    ax.set(xlabel=f"predicted risk by {at:g} months", ylabel=f"observed risk by {at:g} months",
+           xlim=(0, 1), ylim=(0, 1))
     if title is not None:
         ax.set_title(title)
     return ax
