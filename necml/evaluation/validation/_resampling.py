@@ -37,7 +37,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import StratifiedKFold, train_test_split
+from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
 from necml.dataset import SurvivalData
 from necml.evaluation.metrics._metrics import Metrics, MetricSettings, compute_metrics
@@ -139,10 +139,16 @@ def _predict(
 def cv_splits(
     data: SurvivalData, folds: int, repeats: int, seed: np.random.SeedSequence
 ) -> list[list[tuple[np.ndarray, np.ndarray]]]:
-    """``repeats`` stratified (by event) K-fold partitions, from ``seed`` alone (shared by models)."""
+    """``repeats`` stratified (by event) K-fold partitions, from ``seed`` alone (shared by models).
+
+    Stratified only when events and censorings both number at least ``folds`` (else some fold
+    would lack one of them anyway); otherwise plain shuffled K-fold.
+    """
+    counts = np.bincount(np.asarray(data.event, dtype=int), minlength=2)
+    splitter = StratifiedKFold if counts.min() >= folds else KFold
     return [
         list(
-            StratifiedKFold(folds, shuffle=True, random_state=int_seed(child_seed(seed, "split", r))).split(
+            splitter(folds, shuffle=True, random_state=int_seed(child_seed(seed, "split", r))).split(
                 data.X, data.event
             )
         )
