@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 from necml.spec._provenance import Source
+from necml.spec._published import Printed, check_level_sources
 
 __all__ = [
     "BernoulliDist",
@@ -84,8 +85,8 @@ class NormalDist(_Base):
     """
 
     dist: Literal["normal"]
-    mean: float
-    sd: float = Field(gt=0.0)
+    mean: Printed
+    sd: Printed = Field(gt=0.0)
     share_above: ShareAbove | None = None
 
     @model_validator(mode="after")
@@ -95,12 +96,17 @@ class NormalDist(_Base):
 
 
 class QuartilesDist(_Base):
-    """Median (IQR): a split log-normal that hits all three quartiles exactly."""
+    """Median (IQR): a split log-normal that hits all three quartiles exactly.
+
+    Any of the three may be a corrected reading of a likely misprint,
+    ``q3: {value: 511, as_printed: 1511, source: "assumed: ..."}`` (see
+    :data:`necml.spec._published.Printed`): the generator uses ``value``.
+    """
 
     dist: Literal["quartiles"]
-    median: float = Field(gt=0.0)
-    q1: float = Field(gt=0.0)
-    q3: float = Field(gt=0.0)
+    median: Printed = Field(gt=0.0)
+    q1: Printed = Field(gt=0.0)
+    q3: Printed = Field(gt=0.0)
 
     @model_validator(mode="after")
     def _ordered(self) -> QuartilesDist:
@@ -116,9 +122,9 @@ class MedianRangeDist(_Base):
     """Median (range): a split normal with the range ends at their expected extremes."""
 
     dist: Literal["median_range"]
-    median: float
-    min: float
-    max: float
+    median: Printed
+    min: Printed
+    max: Printed
 
     @model_validator(mode="after")
     def _ordered(self) -> MedianRangeDist:
@@ -134,8 +140,8 @@ class BetaDist(_Base):
     """Mean ± SD of a bounded quantity (a percentage such as Ki-67): a scaled beta."""
 
     dist: Literal["beta"]
-    mean: float
-    sd: float = Field(gt=0.0)
+    mean: Printed
+    sd: Printed = Field(gt=0.0)
     share_above: ShareAbove | None = None
 
     @model_validator(mode="after")
@@ -167,10 +173,23 @@ class BernoulliDist(_Base):
 
 
 class CategoricalDist(_Base):
-    """n (%) per level. Shares must sum to ~100% (rounding), missingness included."""
+    """n (%) per level. Shares must sum to ~100% (rounding), missingness included.
+
+    ``source`` covers every level; ``level_sources`` overrides it for the levels it names, for a
+    block where some levels are printed and others assumed, e.g. ECOG with only ``0-1`` printed:
+    ``source: "002 Table 2 (ECOG 0-1 = 88.2%; 2 = the complement)"`` and
+    ``level_sources: {"0": "assumed: ...", "1": "assumed: ..."}``. Keys must be levels (or
+    ``not available`` when ``missing_percent > 0``).
+    """
 
     dist: Literal["categorical"]
     levels: dict[str, Percent] = Field(min_length=1)
+    level_sources: dict[str, Source] = Field(default_factory=dict, exclude_if=lambda v: not v)
+
+    @model_validator(mode="after")
+    def _known_level_sources(self) -> CategoricalDist:
+        check_level_sources(self.levels, self.level_sources, self.missing_percent)
+        return self
 
     @model_validator(mode="after")
     def _sums_to_100(self) -> CategoricalDist:
