@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
+
+# Fitted mechanisms are cached on disk (necml.cohort._store): one directory per test session, shared
+# with the CLI subprocesses the tests start, never the user's ~/.cache.
+os.environ.setdefault("NECML_CACHE_DIR", tempfile.mkdtemp(prefix="necml-test-cache-"))
 
 import necml.tracking  # noqa: F401 - sets necml's MLflow environment before any test imports mlflow
 from necml.spec import CohortSpec, load_spec

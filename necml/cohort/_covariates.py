@@ -121,7 +121,10 @@ def fit_covariates(spec: CohortSpec) -> CovariateModel:
         If a published summary is impossible for its family (the message names the field).
     """
     fitted = tuple(_fit_variable(n, v, spec) for n, v in spec.variables.items())
-    corr = latent_correlation([f.name for f in fitted], spec.dependence)
+    corr = latent_correlation(
+        [f.name for f in fitted], spec.dependence,
+        {f.name: f.marginals for f in fitted}, spec.arm_names,
+    )
     return CovariateModel(variables=fitted, correlation=corr)
 
 
@@ -153,6 +156,29 @@ def covariate_generators(
     }
 
 
+def _latent_scores(
+    correlation: LatentCorrelation, eps: NDArray[np.float64], arm_index: dict[str, NDArray[np.intp]]
+) -> NDArray[np.float64]:
+    """Correlated latent normals: row ``i`` is ``L_arm(i) @ eps[i]`` (per patient, so chunk-free).
+
+    Only the columns of correlated variables are transformed (in place in ``eps``, which is
+    returned); an uncorrelated variable's latent score is its own normal.
+    """
+    active = correlation.correlated
+    if active.size == 0:
+        return eps
+    block = eps[:, active]
+    factors = {a: correlation.arms[a].cholesky[np.ix_(active, active)] for a in arm_index}
+    first, *others = arm_index
+    out = block @ factors[first].T
+    for arm in others:
+        idx = arm_index[arm]
+        if idx.size and not np.array_equal(factors[arm], factors[first]):
+            out[idx] = block[idx] @ factors[arm].T
+    eps[:, active] = out
+    return eps
+
+
 def sample_covariates(
     model: CovariateModel,
     arm_codes: NDArray[np.integer],
@@ -161,12 +187,14 @@ def sample_covariates(
     covariate_seed: np.random.SeedSequence | None = None,
     missingness_seed: np.random.SeedSequence | None = None,
     generators: dict[str, tuple[np.random.Generator, np.random.Generator]] | None = None,
+    latent_shift: dict[str, dict[str, float]] | None = None,
 ) -> dict[str, object]:
     """Draw every covariate for patients whose arms are given.
 
     Latent normals are drawn per variable from a stream keyed by the variable's name and then
-    correlated by the copula's Cholesky factor (spec order), so an added variable that is
-    independent of the others leaves their values unchanged.
+    correlated by the Cholesky factor of the patient's arm (spec order; the latent correlations
+    are solved per arm so that the observed rank correlations are the spec's), so an added
+    variable that is independent of the others leaves their values unchanged.
 
     Parameters
     ----------
@@ -180,6 +208,9 @@ def sample_covariates(
         The generator's ``covariates`` and ``missingness`` streams.
     generators : dict, optional
         From :func:`covariate_generators` (instead of the two seeds): draws continue them.
+    latent_shift : dict, optional
+        Arm -> variable -> shift of that variable's latent normal score in that arm (an
+        assumed covariate imbalance between arms, see :class:`necml.spec.Imbalance`).
 
     Returns
     -------
@@ -194,10 +225,18 @@ def sample_covariates(
     eps = np.empty((n, p), order="F")
     for j, var in enumerate(model.variables):
         generators[var.name][0].standard_normal(n, out=eps[:, j])
-    uniforms = special.ndtr(eps @ model.correlation.cholesky.T)
+    arm_index = {a: np.flatnonzero(arm_codes == i) for i, a in enumerate(arm_names)}
+    # The latent normal scores (n x p, columns in model.variables order): each patient's
+    # independent normals correlated by the Cholesky factor of the patient's arm. Everything
+    # after this line maps them through the arm's marginals.
+    latent = _latent_scores(model.correlation, eps, arm_index)
+    for arm, shifts in (latent_shift or {}).items():
+        for name, delta in shifts.items():
+            j = next(k for k, var in enumerate(model.variables) if var.name == name)
+            latent[arm_index[arm], j] += delta
+    uniforms = special.ndtr(latent)
     # Keep uniforms strictly inside (0, 1) so quantile functions stay finite.
     np.clip(uniforms, 1e-15, 1 - 1e-15, out=uniforms)
-    arm_index = {a: np.flatnonzero(arm_codes == i) for i, a in enumerate(arm_names)}
     columns: dict[str, object] = {}
     for j, var in enumerate(model.variables):
         u = uniforms[:, j]

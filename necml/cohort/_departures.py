@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from necml.cohort._illness_death import Switch
 from necml.cohort._terms import term_values
 from necml.exceptions import SpecError
 from necml.spec import CohortSpec, DelayedEffect, NonlinearEffect, TreatmentInteraction
@@ -24,11 +23,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "delays",
-    "departure_predictor",
+    "interaction_predictor",
+    "nonlinear_predictor",
     "nonlinear_scaling",
     "replaced_variables",
-    "switch_for",
-    "treatment_predictor",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -78,18 +76,22 @@ def nonlinear_scaling(spec: CohortSpec, calibration: pd.DataFrame) -> dict[str, 
     return out
 
 
-def departure_predictor(frame: pd.DataFrame, model: CohortModel, endpoint: str) -> FloatArray:
-    """Sum of the ``nonlinear`` and ``interaction`` contributions to the log hazard."""
-    spec = model.spec
+def nonlinear_predictor(frame: pd.DataFrame, model: CohortModel, endpoint: str) -> FloatArray:
+    """Sum of the ``nonlinear`` contributions to the log hazard of ``endpoint``."""
     eta = np.zeros(len(frame))
-    for dep in spec.departures:
-        if endpoint not in dep.endpoints:
-            continue
-        if isinstance(dep, NonlinearEffect):
+    for dep in model.spec.departures:
+        if endpoint in dep.endpoints and isinstance(dep, NonlinearEffect):
             centre, scale = model.nonlinear_scaling[dep.variable]
             z = (_scaled_input(frame, dep) - centre) / scale
             eta += dep.log_hr * np.nan_to_num(z**2, nan=0.0)
-        elif isinstance(dep, TreatmentInteraction):
+    return eta
+
+
+def interaction_predictor(frame: pd.DataFrame, spec: CohortSpec, endpoint: str) -> FloatArray:
+    """Sum of the treatment ``interaction`` contributions (part of the treatment effect)."""
+    eta = np.zeros(len(frame))
+    for dep in spec.departures:
+        if endpoint in dep.endpoints and isinstance(dep, TreatmentInteraction):
             eta += _interaction(frame, spec, dep)
     return eta
 
@@ -98,35 +100,3 @@ def _interaction(frame: pd.DataFrame, spec: CohortSpec, dep: TreatmentInteractio
     in_arm = frame["arm"].astype(str).to_numpy() == dep.arm
     has_term = np.nan_to_num(term_values(frame, dep.term, spec), nan=0.0)
     return np.log(dep.hr) * has_term * in_arm
-
-
-def treatment_predictor(frame: pd.DataFrame, model: CohortModel, endpoint: str) -> FloatArray:
-    """Each patient's treatment log-HR including its interactions (0 in the control arm)."""
-    spec = model.spec
-    arm = frame["arm"].astype(str).to_numpy()
-    eta = np.zeros(len(frame))
-    for name, log_hr in model.treatment_log_hr[endpoint].items():
-        eta[arm == name] += log_hr
-    for dep in spec.departures:
-        if isinstance(dep, TreatmentInteraction) and endpoint in dep.endpoints:
-            eta += _interaction(frame, spec, dep)
-    return eta
-
-
-def switch_for(
-    frame: pd.DataFrame, model: CohortModel, eta_pfs: FloatArray, eta_os: FloatArray
-) -> Switch | None:
-    """The hazards before each patient's delay (``None`` when the spec has no delayed effect)."""
-    spec = model.spec
-    if not any(isinstance(d, DelayedEffect) for d in spec.departures):
-        return None
-    arm = frame["arm"].astype(str).to_numpy()
-    time = np.zeros(len(frame))
-    early = {}
-    for endpoint, eta in (("pfs", eta_pfs), ("os", eta_os)):
-        delayed = delays(spec, endpoint)
-        in_delayed = np.isin(arm, list(delayed))
-        early[endpoint] = eta - treatment_predictor(frame, model, endpoint) * in_delayed
-        for name, months in delayed.items():
-            time[arm == name] = months
-    return Switch(time=time, eta_pfs=early["pfs"], eta_os=early["os"])

@@ -11,9 +11,7 @@ from numpy.typing import NDArray
 
 from necml.cohort._chunked import ChunkedStream
 from necml.cohort._covariates import covariate_generators, sample_covariates
-from necml.cohort._departures import switch_for
-from necml.cohort._illness_death import sample_illness_death
-from necml.cohort._model import CohortModel, fit_cohort_model, linear_predictor
+from necml.cohort._model import CohortModel, fit_cohort_model, joint_predictors
 from necml.cohort._response import sample_response
 from necml.random import stream_rngs
 from necml.spec import CONTRACT_VARIABLES, CohortSpec
@@ -89,19 +87,15 @@ def _draw_chunk(
 ) -> pd.DataFrame:
     """Patients ``offset + 1, ...`` with arms ``arms``, drawing on (and advancing) the streams."""
     spec = model.spec
-    columns = sample_covariates(model.covariates, arms, spec.arm_names, generators=covariates)
+    columns = sample_covariates(model.covariates, arms, spec.arm_names, generators=covariates,
+                                latent_shift=model.latent_shift)
     frame = pd.DataFrame({
         "patient_id": np.arange(offset + 1, offset + arms.size + 1, dtype=np.int64),
         "arm": pd.Categorical.from_codes(arms, categories=spec.arm_names),
         **columns,
     })
-    terms: dict = {}
-    eta_pfs = linear_predictor(frame, model, "pfs", term_cache=terms)
-    eta_os = linear_predictor(frame, model, "os", term_cache=terms)
-    t_pfs, t_os, pfs_u = sample_illness_death(
-        eta_pfs, eta_os, model.calibration["pfs"].baseline, model.calibration["os"].baseline,
-        rngs["transitions"], switch=switch_for(frame, model, eta_pfs, eta_os),
-    )
+    eta_pfs, eta_post, switch = joint_predictors(frame, model)
+    t_pfs, t_os, pfs_u, _ = model.joint.sample(eta_pfs, eta_post, rngs["transitions"], switch=switch)
     censor = censoring_times(model, arms.size, rngs["censoring"])
     frame["pfs_months"] = np.minimum(t_pfs, censor)
     frame["pfs_event"] = t_pfs <= censor

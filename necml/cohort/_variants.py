@@ -13,6 +13,8 @@ import numpy as np
 
 from necml.cohort._censoring import fit_censoring
 from necml.cohort._generate import generate_cohort
+from necml.cohort._model import fit_cohort_model
+from necml.cohort.outcomes import Weibull
 from necml.random import stream_rngs
 from necml.spec import CohortSpec, Departure
 
@@ -31,16 +33,31 @@ def _variant(spec: CohortSpec, raw: dict, suffix: str) -> CohortSpec:
 def scaled_spec(spec: CohortSpec, scale: float) -> CohortSpec:
     """``spec`` with every hazard ratio raised to ``scale`` (published CIs and p dropped).
 
-    0 gives the null (every HR 1), 1 the published effects. The baselines are re-calibrated
-    when the variant is fitted, so the published medians still hold.
+    0 gives the null (every HR 1), 1 the published effects. The variant keeps the published
+    calibration's baseline shapes (Weibull) and covariate imbalance, so a power curve over
+    ``scale`` varies the effects only; the baseline scales are re-solved, and the medians the
+    fixed shapes cannot hold move (the variant's fidelity residuals say which). Unadjusted HRs
+    are dropped (the imbalance is kept as solved for the published ones).
     """
     if scale == 1.0:
         return spec
+    published = fit_cohort_model(spec)
     raw = spec.model_dump(mode="python", by_alias=True)
     for endpoint in raw["outcomes"].values():
         for ratio in [*endpoint.get("effects", []), *endpoint.get("treatment", {}).values()]:
             ratio["hr"] = float(ratio["hr"]) ** scale
             ratio["ci"], ratio["p"] = None, None
+        for ratio in endpoint.get("treatment", {}).values():
+            ratio["unadjusted"] = None
+    for endpoint, base in (("pfs", published.joint.pfs), ("os", published.joint.post)):
+        if isinstance(base, Weibull):
+            raw["outcomes"][endpoint]["baseline"] = {
+                "family": "weibull", "shape": base.shape,
+                "source": f"assumed: kept from the published calibration of {spec.name} (effect scale {scale:g})",
+            }
+    if published.latent_shift:
+        arm, shifts = next(iter(published.latent_shift.items()))
+        raw["imbalance"]["shifts"] = dict(shifts)
     return _variant(spec, raw, f"scale{scale:g}")
 
 

@@ -25,27 +25,38 @@ class Residual:
 
 def _calibration_residuals(model: CohortModel) -> list[Residual]:
     out = []
-    for ep, cal in model.calibration.items():
-        for check in cal.checks:
-            if check.what == "median" and abs(check.relative_error) > 1e-3:
-                out.append(Residual(
-                    target=f"{ep} median, {check.arm}", published=f"{check.published:g}",
-                    model=f"{check.model:.2f}", size=f"{100 * check.relative_error:+.1f}%",
-                    note="the shape bound binds: HR, medians and covariate mix disagree",
-                ))
-            if check.what == "landmark" and abs(check.model - check.published) > 0.02:
-                out.append(Residual(
-                    target=f"{ep} {check.time:g}-month rate, {check.arm} ({check.source})",
-                    published=f"{100 * check.published:.1f}%",
-                    model=f"{100 * check.model:.1f}%",
-                    size=f"{100 * (check.model - check.published):+.1f} pp",
-                    note="checked, not targeted: Weibull PH with the published medians and HR",
-                ))
-        if cal.shape_at_bound:
+    for check in model.checks:
+        ep = check.endpoint
+        if check.what == "median" and abs(check.relative_error) > 1e-3:
             out.append(Residual(
-                target=f"{ep} Weibull shape", published="-", model=f"{cal.baseline.shape:.3f}",
-                size="at bound", note="the shape needed to meet both medians is implausible",
+                target=f"{ep} median, {check.arm}", published=f"{check.published:g}",
+                model=f"{check.model:.2f}",
+                size=f"{100 * check.relative_error:+.1f}% ({check.residual_se:+.2f} SE)",
+                note="least squares over the printed medians and landmark rates, each in its SE",
             ))
+        if check.what == "landmark" and abs(check.model - check.published) > 0.02:
+            out.append(Residual(
+                target=f"{ep} {check.time:g}-month rate, {check.arm} ({check.source})",
+                published=f"{100 * check.published:.1f}%",
+                model=f"{100 * check.model:.1f}%",
+                size=f"{100 * (check.model - check.published):+.1f} pp ({check.residual_se:+.2f} SE)",
+                note="targeted (least squares, in its SE)" if check.targeted
+                else "checked, not targeted (a conflicting printed value)",
+            ))
+    for ep, bound in model.outcome.shape_at_bound.items():
+        if bound:
+            base = model.joint.pfs if ep == "pfs" else model.joint.post
+            out.append(Residual(
+                target=f"{ep} baseline shape" + (" (after progression)" if ep == "os" else ""),
+                published="-", model=base.describe(), size="at bound",
+                note="the shape needed to meet the targets is outside the spec's shape_bounds",
+            ))
+    if model.outcome.os_hr_residual > 1e-3:
+        out.append(Residual(
+            target="OS hazard ratios", published="as printed", model="limit of a Cox fit",
+            size=f"{model.outcome.os_hr_residual:.4f} (largest log-HR gap)",
+            note="the post-progression effects could not be solved exactly",
+        ))
     return out
 
 
@@ -72,12 +83,6 @@ def model_residuals(model: CohortModel) -> list[Residual]:
                     model="best fit", size=f"{100 * res:.2f}% of SD",
                     note="no distribution of the family meets all published summaries",
                 ))
-    if model.pfs_clipped_share > 0.01:
-        out.append(Residual(
-            target="PFS hazard ratios", published="exact PH", model="PH where h_pfs >= h_os",
-            size=f"{100 * model.pfs_clipped_share:.1f}% of PFS events clipped",
-            note="where the OS hazard exceeds the PFS hazard, PFS HRs drift towards the OS ones",
-        ))
     if abs(model.follow_up_residual) > 0.05:
         out.append(Residual(
             target="median follow-up",
@@ -90,5 +95,26 @@ def model_residuals(model: CohortModel) -> list[Residual]:
             target="rank correlations", published="as specified", model="nearest PD",
             size=f"{model.covariates.correlation.repair_distance:.3f} (Frobenius)",
             note="the specified correlations were not positive definite",
+        ))
+    return out + correlation_residuals(model)
+
+
+_UNMET = {
+    "closest_feasible": "beyond what the two margins allow (Frechet bound); closest feasible",
+    "repaired": "moved by the positive-definite repair",
+    "constant_margin": "a margin has one value in this arm: undefined, latent correlation 0",
+}
+
+
+def correlation_residuals(model: CohortModel) -> list[Residual]:
+    """The rank correlations (per arm) that the copula cannot give, with the value it gives."""
+    out = []
+    for pair in model.covariates.correlation.unmet:
+        achieved = "undefined" if pair.status == "constant_margin" else f"{pair.achieved:.3f}"
+        out.append(Residual(
+            target=f"rank correlation {pair.item}, {pair.arm}", published=f"{pair.target:g}",
+            model=f"closest feasible {achieved}" if pair.status == "closest_feasible" else achieved,
+            size="-" if pair.status == "constant_margin" else f"{pair.achieved - pair.target:+.3f}",
+            note=_UNMET[pair.status],
         ))
     return out

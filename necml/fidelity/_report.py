@@ -11,6 +11,7 @@ import pandas as pd
 from necml.cohort import CohortModel, fit_cohort_model, generate_cohort
 from necml.dataset import atomic_write
 from necml.fidelity._conflicts import Residual, model_residuals
+from necml.fidelity._exactness import exactness_lines, mechanism_lines
 from necml.fidelity._plots import plot_fidelity_dots, plot_km_against_published
 from necml.fidelity._stats import K_SE, FidelityRow, cohort_rows
 from necml.files import all_or_nothing, check_output_root
@@ -40,7 +41,7 @@ class FidelityReport:
         return pd.DataFrame([{
             "section": r.section, "arm": r.arm, "item": r.item, "statistic": r.statistic,
             "published": r.published, "synthetic": r.synthetic, "tolerance": r.tolerance,
-            "within": r.within, "source": r.source,
+            "within": r.within, "source": r.source, "as_printed": r.as_printed,
         } for r in self.rows])
 
 
@@ -110,6 +111,8 @@ def render_markdown(report: FidelityReport, *, plot_name: str = "km.png", dots_n
                   "|---|---|---|---|---|---|---|---|"]
         for row in group["row"]:
             pub, syn = _hr_display(row)
+            if row.as_printed is not None:
+                pub += f" (as printed: {_fmt(row.as_printed)})"
             lines.append(
                 f"| {row.arm} | {row.item} | {row.statistic} | {pub} | {syn} | "
                 f"{_fmt(row.tolerance)} | {'yes' if row.within else '**no**'} | {row.source} |"
@@ -128,10 +131,9 @@ def render_markdown(report: FidelityReport, *, plot_name: str = "km.png", dots_n
                      f"Resolution: {c.resolution}.")
     if not spec.conflicts:
         lines.append("None recorded.")
+    lines += ["", *exactness_lines(report.frame, report.model)]
     lines += ["", "## Calibrated mechanism", ""]
-    for ep, cal in report.model.calibration.items():
-        lines.append(f"- {ep.upper()} Weibull baseline (control arm, all terms 0): "
-                     f"shape {cal.baseline.shape:.4f}, scale lambda {cal.baseline.lam:.6g}")
+    lines += mechanism_lines(report.model)
     cens = report.model.censoring
     lines.append(f"- Censoring: administrative {cens.min_admin:.1f}-{cens.max_admin:.1f} months, "
                  f"dropout hazard {cens.dropout_rate:.5f}/month")

@@ -47,6 +47,8 @@ class FidelityRow:
     synthetic: float
     tolerance: float
     source: str
+    #: what the paper prints where the spec uses a corrected reading (``published`` is the used value)
+    as_printed: float | None = None
 
     @property
     def within(self) -> bool:
@@ -233,7 +235,11 @@ def cohort_rows(frame: pd.DataFrame, model: CohortModel) -> list[FidelityRow]:
     Returns
     -------
     list of FidelityRow
-        Covariates, survival, follow-up, hazard ratios and response.
+        Covariates, survival, follow-up, hazard ratios and response; then the Total columns
+        and univariate HRs (:mod:`necml.fidelity._published`, which also marks corrected readings).
     """
-    return (covariate_rows(frame, model) + survival_rows(frame, model)
-            + hazard_ratio_rows(frame, model) + response_rows(frame, model))
+    from necml.fidelity._correlations import correlation_rows  # noqa: PLC0415 - it imports this module
+    from necml.fidelity._published import with_published  # noqa: PLC0415 - it builds on this module
+
+    return with_published(frame, model, covariate_rows(frame, model) + survival_rows(frame, model)
+            + hazard_ratio_rows(frame, model) + response_rows(frame, model)) + correlation_rows(frame, model)

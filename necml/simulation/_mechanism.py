@@ -2,23 +2,27 @@
 
 A scenario is one point of the grid: ``n``, an effect scaling, a censoring level and a departure.
 Effect scaling multiplies every true log hazard ratio of both endpoints (covariate effects and
-treatment) by ``effect_scale`` (0: the null; 1: as published); the baselines are re-calibrated
-so the published medians still hold. A censoring level other than ``published`` scales every
+treatment) by ``effect_scale`` (0: the null; 1: as published); the variant keeps the published
+calibration's baseline shapes and covariate imbalance and re-solves the baseline scales (see
+:func:`necml.cohort.scaled_spec`). A censoring level other than ``published`` scales every
 censoring time so the endpoint's censored share is met (see :func:`necml.cohort.with_censoring`).
 A departure adds non-linear effects, interactions or a delayed treatment effect to the spec
 (:mod:`necml.spec._departures`). The analysis design is built from the spec's own terms by the
 generator's function (:func:`necml.cohort.terms_frame`), plus the raw values of any variable a
 non-linear departure of the study acts on (e.g. ``nlr``, so that models can learn its shape), plus
-one indicator per experimental arm (``arm_<name>``), so each coefficient's truth is known exactly.
+one indicator per experimental arm (``arm_<name>``).
 
-Truth. For OS, the spec's log-HRs are the exact conditional effects. For PFS they are the
-effects of the progression hazard; where the death hazard exceeds it the generator clips the
-progression hazard (its share is in the fidelity report), so the PFS truth is approximate.
-Under a departure, a term has no single true log-HR when the departure changes it: the terms of
-a variable with a non-linear effect, and the arm of an interaction or a delayed effect. Their
-truth is NaN, so bias, coverage and RMSE are not computed for them (the rejection rate is); the
-other terms keep their exact conditional log-HRs, against which the misspecified model's bias is
-measured.
+Truth. Each term's truth is its *pseudo-true* value (``CohortModel.pseudo_true``): what the
+main-effects Cox fit converges to under the scenario's mechanism and censoring, computed without
+Monte-Carlo noise from the limiting Cox score. PFS is exactly PH in the joint model, so its
+pseudo-true values are the generating log-HRs; OS is not PH, and its post-progression effects
+are solved so that the OS pseudo-true values equal the printed OS log-HRs (to 5e-4) under the
+published censoring; a censoring variant keeps the event mechanism and recomputes the pseudo-true
+values under its censoring. Under a departure, a term has no single true log-HR when the
+departure changes it: the terms of a variable with a non-linear effect, and the arm of an
+interaction or a delayed effect. Their truth is NaN, so bias, coverage and RMSE are not computed
+for them (the rejection rate is); the other terms keep the pseudo-true values of the mechanism
+without the departure, against which the misspecified model's bias is measured.
 """
 
 from __future__ import annotations
@@ -135,17 +139,19 @@ def _extra_variables(data: DataConfig, spec: CohortSpec) -> tuple[str, ...]:
 
 
 def _truth(spec: CohortSpec, model: CohortModel, endpoint: str, extra: tuple[str, ...]) -> dict[str, float]:
+    """The pseudo-true log-HR of every analysis term (NaN where a departure removes it).
+
+    What the correctly specified main-effects Cox fit converges to under the scenario's mechanism
+    and censoring (``CohortModel.pseudo_true``): the generating log-HR for PFS, the solved OS
+    limit (the printed OS HR to 5e-4) for OS. Raw variables of non-linear departures that the
+    spec's terms do not hold have true log-HR 0 (NaN for the departing variable itself).
+    """
     nonlinear = replaced_variables(spec, endpoint)
-    changed_arms = {d.arm for d in spec.departures if d.kind != "nonlinear" and endpoint in d.endpoints}
-    effects = spec.outcomes[endpoint].effects
-    truth = {
-        e.term.name: np.nan if e.term.variable in nonlinear else float(b)
-        for e, b in zip(effects, model.log_hr[endpoint], strict=True)
-    }
-    truth |= {v: np.nan if v in nonlinear else 0.0 for v in extra}
-    return truth | {
-        f"arm_{a}": np.nan if a in changed_arms else float(b) for a, b in model.treatment_log_hr[endpoint].items()
-    }
+    truth = dict(model.pseudo_true[endpoint])
+    effects = [e.term.name for e in spec.outcomes[endpoint].effects]
+    ordered = {name: truth[name] for name in effects}
+    ordered |= {v: np.nan if v in nonlinear else 0.0 for v in extra}
+    return ordered | {name: value for name, value in truth.items() if name.startswith("arm_")}
 
 
 def mechanism_for(data: DataConfig, scenario: Scenario) -> Mechanism:

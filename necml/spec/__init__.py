@@ -39,10 +39,40 @@ from necml.spec._load import (
     spec_from_dict,
     spec_hash,
 )
+from necml.spec._outcome_model import (
+    DEFAULT_DEATH_SHARE,
+    DEFAULT_DEATH_SHARE_SOURCE,
+    BaselineSpec,
+    DeathShare,
+    Imbalance,
+)
 from necml.spec._provenance import is_assumed, parse_source
+from necml.spec._published import (
+    CorrectedValue,
+    Correction,
+    PooledShare,
+    Printed,
+    Total,
+    UnivariateEffect,
+    corrections,
+    level_source,
+)
 
 __all__ = [
+    "CorrectedValue",
+    "Correction",
+    "PooledShare",
+    "Printed",
+    "Total",
+    "UnivariateEffect",
+    "corrections",
+    "level_source",
     "CONTRACT_VARIABLES",
+    "DEFAULT_DEATH_SHARE",
+    "DEFAULT_DEATH_SHARE_SOURCE",
+    "BaselineSpec",
+    "DeathShare",
+    "Imbalance",
     "RESPONSE_LEVELS",
     "Arm",
     "BernoulliDist",

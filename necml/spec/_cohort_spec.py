@@ -15,7 +15,9 @@ from necml.spec._distributions import (
     Percent,
 )
 from necml.spec._km import KMFigure
+from necml.spec._outcome_model import BaselineSpec, DeathShare, Imbalance
 from necml.spec._provenance import Source
+from necml.spec._published import Total, UnivariateEffect, check_published, check_total, variable_levels
 from necml.spec._term import Term
 
 __all__ = [
@@ -72,6 +74,14 @@ class Variable(_Frozen):
     bounds_source: Source | None = None
     reference_range: ReferenceRange | None = None
     arms: dict[str, Distribution] = Field(min_length=1)
+    #: the baseline table's Total column (all arms), a fidelity target; see necml.spec._published
+    totals: Total | None = Field(default=None, exclude_if=lambda v: v is None)
+
+    @model_validator(mode="after")
+    def _totals_fit(self) -> Variable:
+        if self.totals is not None:
+            check_total(self.kind, variable_levels(self), self.totals)
+        return self
 
     @model_validator(mode="after")
     def _consistent(self) -> Variable:
@@ -155,8 +165,18 @@ class Effect(_Ratio):
     term: Term
 
 
+class UnadjustedRatio(_Ratio):
+    """A treatment hazard ratio from an arm-only Cox model or a Kaplan-Meier comparison."""
+
+
 class TreatmentEffect(_Ratio):
-    """The adjusted hazard ratio of each experimental arm against the control arm."""
+    """The adjusted hazard ratio of each experimental arm against the control arm.
+
+    ``unadjusted`` is the arm-only HR the paper prints beside it, if any; the generator meets
+    it through the spec's ``imbalance``.
+    """
+
+    unadjusted: UnadjustedRatio | None = None
 
 
 class Landmark(_Frozen):
@@ -165,6 +185,9 @@ class Landmark(_Frozen):
     time: float = Field(gt=0.0)
     percent: Percent
     source: Source
+    target: bool = Field(
+        default=True, description="calibrate to it (false: only checked, e.g. a conflicting printed value)"
+    )
 
 
 class MedianTarget(_Frozen):
@@ -192,9 +215,15 @@ class EndpointSpec(_Frozen):
     arms: dict[str, MedianTarget] = Field(min_length=1)
     treatment: dict[str, TreatmentEffect] = Field(default_factory=dict)
     effects: list[Effect] = Field(default_factory=list)
+    #: univariate Cox HRs (one term, all patients): fidelity targets only; see necml.spec._published
+    univariate: list[UnivariateEffect] = Field(default_factory=list, exclude_if=lambda v: not v)
     shape_bounds: tuple[float, float] = (0.5, 3.0)
     shape_bounds_source: Source = (
         "assumed: Weibull shapes outside 0.5-3 are implausible for advanced-cancer survival"
+    )
+    baseline: BaselineSpec = Field(default_factory=BaselineSpec)
+    deaths_without_progression: DeathShare | None = Field(
+        default=None, description="PFS only: share of PFS events that are deaths without progression"
     )
 
 
@@ -205,6 +234,8 @@ class FollowUp(_Frozen):
     accrual_end: dt.date
     cutoff: dt.date
     source: Source
+    #: the cut-off's own source where it differs from ``source`` (e.g. an assumed cut-off)
+    cutoff_source: Source | None = Field(default=None, exclude_if=lambda v: v is None)
     median_follow_up: float | None = Field(default=None, gt=0.0)
     median_follow_up_source: Source | None = None
     dropout: Literal["none", "calibrate"] | float = "none"
@@ -281,6 +312,7 @@ class CohortSpec(_Frozen):
         description="calibration sample size; about 2 KB of memory per patient",
     )
     departures: list[Departure] = Field(default_factory=list, exclude_if=lambda v: not v)
+    imbalance: Imbalance | None = Field(default=None, exclude_if=lambda v: v is None)
     #: digitised Kaplan-Meier figures (endpoint -> arm -> figure); see necml.spec._km
     km: dict[Literal["pfs", "os"], dict[str, KMFigure]] = Field(default_factory=dict, exclude_if=lambda v: not v)
 
@@ -293,6 +325,11 @@ class CohortSpec(_Frozen):
                 if fig.at_risk[0][1] != self.arms[arm].n:
                     raise ValueError(f"km.{ep}.{arm}.at_risk[0]: `at risk at time 0 == arms.{arm}.n` must hold, "
                                      f"but got ({fig.at_risk[0][1]}, {self.arms[arm].n})")
+        return self
+
+    @model_validator(mode="after")
+    def _published_extras(self) -> CohortSpec:
+        check_published(self)
         return self
 
     @model_validator(mode="after")
@@ -331,7 +368,28 @@ class CohortSpec(_Frozen):
                 )
         self._check_counts()
         self._check_departures(arms - set(controls))
+        self._check_outcome_model(arms - set(controls))
         return self
+
+    def _check_outcome_model(self, experimental: set[str]) -> None:
+        if self.outcomes["os"].deaths_without_progression is not None:
+            raise ValueError(
+                "outcomes.os.deaths_without_progression: give it under outcomes.pfs (a share of PFS events)"
+            )
+        if self.imbalance is None:
+            return
+        if self.imbalance.arm not in experimental:
+            raise ValueError(f"imbalance.arm: {self.imbalance.arm!r} is not an experimental arm {sorted(experimental)}")
+        for v in self.imbalance.variables:
+            if v not in self.variables:
+                raise ValueError(f"imbalance.variables: unknown variable {v!r}")
+        if self.imbalance.shifts is not None:
+            if set(self.imbalance.shifts) != set(self.imbalance.variables):
+                raise ValueError("imbalance.shifts: give one shift per variable of imbalance.variables")
+        elif not any(t.unadjusted is not None for ep in self.outcomes.values() for t in ep.treatment.values()):
+            raise ValueError(
+                "imbalance: needs an `unadjusted` treatment HR to size it (outcomes.*.treatment.*.unadjusted)"
+            )
 
     def _check_counts(self) -> None:
         """A printed count must match its percentage of the arm (or of its non-missing patients)."""

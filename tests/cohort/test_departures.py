@@ -2,7 +2,9 @@
 
 Each departure's effect is re-estimated by an independent Cox fit (lifelines) of the *true*
 model form on 40000 uncensored patients: the estimate must lie within 4 of its standard errors
-of the value the mechanism was given.
+of the value the mechanism was given. The checks use PFS, which the joint model makes exactly PH
+(a departure acts on both exits of the progression-free state); on OS a departure acts on the
+post-progression hazard, where no single HR holds.
 """
 
 from __future__ import annotations
@@ -33,14 +35,21 @@ def _design(frame: pd.DataFrame, spec, endpoint: str) -> pd.DataFrame:  # noqa: 
     return X
 
 
-def _assert_published_medians(frame: pd.DataFrame, spec) -> None:  # noqa: ANN001
-    """Kaplan-Meier (lifelines) medians per arm and endpoint within 3% of the published ones."""
+def _assert_calibrated_medians(frame: pd.DataFrame, spec) -> None:  # noqa: ANN001
+    """KM (lifelines) medians per arm and endpoint within 3% of the departure-free mechanism's.
+
+    Those equal the published medians where the calibration meets them (LCNEC OS) and are the
+    least-squares compromise with the landmark rates elsewhere (LCNEC PFS).
+    """
+    parent = fit_cohort_model(spec.model_copy(update={"departures": []}))
     for endpoint in ("pfs", "os"):
         for arm in spec.arm_names:
             rows = frame["arm"] == arm
             km = KaplanMeierFitter().fit(frame.loc[rows, f"{endpoint}_months"], frame.loc[rows, f"{endpoint}_event"])
-            published = spec.outcomes[endpoint].arms[arm].median
-            assert km.median_survival_time_ == pytest.approx(published, rel=0.03), (endpoint, arm)
+            kept = next(
+                c.model for c in parent.checks if c.endpoint == endpoint and c.arm == arm and c.what == "median"
+            )
+            assert km.median_survival_time_ == pytest.approx(kept, rel=0.03), (endpoint, arm)
 
 
 def test_nonlinear_effect_is_u_shaped_and_replaces_the_published_threshold(epnec) -> None:
@@ -54,12 +63,12 @@ def test_nonlinear_effect_is_u_shaped_and_replaces_the_published_threshold(epnec
     assert model.log_hr["os"][names.index("nlr_gt_3")] == 0.0  # the threshold effect is replaced
     frame = generate_cohort(variant, N, seed=1)
     centre, scale = model.nonlinear_scaling["nlr"]
-    X = _design(frame, variant, "os").drop(columns="nlr_gt_3")
+    X = _design(frame, variant, "pfs").drop(columns="nlr_gt_3")
     X["nlr_z2"] = ((np.log(frame["nlr"].to_numpy(float)) - centre) / scale) ** 2
-    fit = CoxPHFitter().fit(X.assign(T=frame["os_months"], E=frame["os_event"]), "T", "E")
+    fit = CoxPHFitter().fit(X.assign(T=frame["pfs_months"], E=frame["pfs_event"]), "T", "E")
     _within(fit, "nlr_z2", 0.4)
-    _within(fit, "ldh_gt_uln", float(np.log(1.6)))
-    _within(fit, "arm_atezo_ep", float(model.treatment_log_hr["os"]["atezo_ep"]))
+    _within(fit, "ldh_gt_uln", float(np.log(1.61)))
+    _within(fit, "arm_atezo_ep", float(model.treatment_log_hr["pfs"]["atezo_ep"]))
 
 
 def test_treatment_interaction_multiplies_the_arm_hazard_ratio_in_the_subgroup(lcnec) -> None:
@@ -70,14 +79,14 @@ def test_treatment_interaction_multiplies_the_arm_hazard_ratio_in_the_subgroup(l
         "pdl1",
     )
     frame = generate_cohort(variant, N, seed=2)
-    X = _design(frame, variant, "os")
+    X = _design(frame, variant, "pfs")
     X["pdl1_pos"] = (frame["pdl1_tps"].to_numpy(float) >= 1).astype(float)
     X["arm_x_pdl1"] = X["arm_ici_chemo"] * X["pdl1_pos"]
-    fit = CoxPHFitter().fit(X.assign(T=frame["os_months"], E=frame["os_event"]), "T", "E")
+    fit = CoxPHFitter().fit(X.assign(T=frame["pfs_months"], E=frame["pfs_event"]), "T", "E")
     _within(fit, "arm_x_pdl1", float(np.log(0.5)))
-    _within(fit, "arm_ici_chemo", float(np.log(0.55)))  # the published HR holds in PD-L1 < 1%
+    _within(fit, "arm_ici_chemo", float(np.log(0.51)))  # the published HR holds in PD-L1 < 1%
     _within(fit, "pdl1_pos", 0.0)
-    _assert_published_medians(frame, variant)
+    _assert_calibrated_medians(frame, variant)
 
 
 def test_delayed_effect_has_no_early_effect_and_keeps_the_published_medians(lcnec) -> None:
@@ -87,12 +96,12 @@ def test_delayed_effect_has_no_early_effect_and_keeps_the_published_medians(lcne
         "delay3",
     )
     model = fit_cohort_model(variant)
-    late = model.treatment_log_hr["os"]["ici_chemo"]
-    assert late < np.log(0.55)  # no benefit for 3 months needs a stronger one later
+    late = model.treatment_log_hr["pfs"]["ici_chemo"] + model.outcome.shifts["pfs"][1]
+    assert late < np.log(0.51)  # no benefit for 3 months needs a stronger one later
     frame = generate_cohort(variant, N, seed=3)
-    _assert_published_medians(frame, variant)
-    X = _design(frame, variant, "os")
-    time, event = frame["os_months"].to_numpy(float), frame["os_event"].to_numpy(bool)
+    _assert_calibrated_medians(frame, variant)
+    X = _design(frame, variant, "pfs")
+    time, event = frame["pfs_months"].to_numpy(float), frame["pfs_event"].to_numpy(bool)
     early = X.assign(T=np.minimum(time, 3.0), E=event & (time <= 3.0))
     _within(CoxPHFitter().fit(early, "T", "E"), "arm_ici_chemo", 0.0)
     # Patients alive at the delay all enter at 3 months, so their risk sets are the ordinary ones of
@@ -108,7 +117,8 @@ def test_without_departures_the_cohort_is_unchanged(lcnec) -> None:
                                      source=SOURCE)], "null",
     )
     a, b = generate_cohort(lcnec, 300, seed=4), generate_cohort(same, 300, seed=4)
-    pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-9)
+    # equal up to the re-solved baselines' tolerance (the variant calibrates afresh from the same start)
+    pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-6)
 
 
 def test_censoring_share_is_met_and_event_times_do_not_move(lcnec) -> None:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy import integrate, stats
+from scipy import stats
 
-from necml.cohort import Weibull
-from necml.cohort._illness_death import pfs_cumulative_hazard, sample_illness_death
 from necml.cohort._marginals import (
     TruncatedPiece,
     _truncbeta_moments,
@@ -80,39 +78,3 @@ def test_piece_sampling_matches_scipy_truncnorm() -> None:
     ref = stats.truncnorm((65 - 70) / 7, (95 - 70) / 7, loc=70, scale=7)
     q = np.linspace(0.01, 0.99, 9)
     assert piece.ppf(q) == pytest.approx(ref.ppf(q), rel=1e-9)
-
-
-@pytest.mark.parametrize(("kp", "ko", "eta_p", "eta_o"),
-                         [(1.2, 2.2, 0.3, 0.1), (2.0, 1.0, 0.0, 0.5), (1.5, 1.5, 0.2, -0.1),
-                          (1.5, 1.5, -0.5, 0.4)])
-def test_pfs_cumulative_hazard_matches_quadrature(kp, ko, eta_p, eta_o) -> None:
-    pfs, os = Weibull(lam=0.02, shape=kp), Weibull(lam=0.005, shape=ko)
-
-    def h_eff(t: float) -> float:
-        hp = pfs.lam * np.exp(eta_p) * kp * t ** (kp - 1)
-        ho = os.lam * np.exp(eta_o) * ko * t ** (ko - 1)
-        return max(hp, ho)
-
-    for t in (1.0, 6.0, 15.0, 40.0):
-        ref, _ = integrate.quad(h_eff, 0, t, limit=200, points=[0.5, 5, 20])
-        got = pfs_cumulative_hazard(t, np.array([eta_p]), np.array([eta_o]), pfs, os)[0]
-        assert got == pytest.approx(ref, rel=1e-6)
-
-
-@pytest.mark.parametrize(("kp", "ko"), [(1.2, 2.2), (2.0, 1.0), (1.4, 1.4)])
-def test_sampled_times_follow_their_distributions(kp, ko, stat_seed) -> None:
-    """OS ~ exact Weibull; PFS ~ exp(-H_eff) (Kolmogorov-Smirnov against the closed forms)."""
-    n = 200_000
-    pfs, os = Weibull(lam=0.03, shape=kp), Weibull(lam=0.006, shape=ko)
-    eta_p, eta_o = np.full(n, 0.2), np.full(n, -0.1)
-    t_pfs, t_os, _ = sample_illness_death(eta_p, eta_o, pfs, os,
-                                          np.random.default_rng(stat_seed))
-    assert (t_pfs <= t_os).all()
-    os_cdf = lambda t: 1 - np.exp(-os.lam * np.exp(-0.1) * t**ko)  # noqa: E731
-    assert stats.kstest(t_os, os_cdf).pvalue > 1e-3
-    def pfs_cdf(t: np.ndarray) -> np.ndarray:
-        t = np.atleast_1d(t)
-        ones = np.ones_like(t)
-        return 1 - np.exp(-pfs_cumulative_hazard(t, 0.2 * ones, -0.1 * ones, pfs, os))
-
-    assert stats.kstest(t_pfs, pfs_cdf).pvalue > 1e-3

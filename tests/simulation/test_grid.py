@@ -39,7 +39,8 @@ def test_departed_terms_have_no_truth_and_the_others_keep_theirs() -> None:
     nonlinear = mechanism_for(study.data, Scenario(56, 1.0, departure="nl"))
     delayed = mechanism_for(study.data, Scenario(56, 1.0, departure="late"))
     assert np.isnan(nonlinear.truth["nlr_gt_3"]) and np.isnan(delayed.truth["arm_atezo_ep"])
-    assert nonlinear.truth["ldh_gt_uln"] == plain.truth["ldh_gt_uln"] == pytest.approx(np.log(1.6))
+    # the pseudo-true OS log-HR equals the printed one to the solve's tolerance (5e-4)
+    assert nonlinear.truth["ldh_gt_uln"] == plain.truth["ldh_gt_uln"] == pytest.approx(np.log(1.6), abs=5e-4)
     assert delayed.truth["nlr_gt_3"] == plain.truth["nlr_gt_3"]
     # the raw NLR joins every scenario's design: no effect beyond nlr_gt_3 in the spec, none true under the U
     assert plain.truth["nlr"] == 0.0 and np.isnan(nonlinear.truth["nlr"])
