@@ -3,8 +3,9 @@
 Calibrating a specification's joint model takes seconds (the OS post-progression solve, an
 imbalance); a command that generates from the same specification again loads the pickled
 :class:`~necml.cohort.CohortModel` instead. The key is the specification's content hash
-(without its name and title) together with a digest of the code that fits it (``necml/cohort``, ``necml/spec``, ``necml/random.py``) and the
-numpy and scipy versions, so any change to either refits. A missing, unreadable or stale entry
+(without its name and title) together with a digest of the code that fits it (``necml/cohort``,
+``necml/spec``, ``necml/random.py``) and the numpy and scipy versions, so any change to either
+refits. A missing, unreadable or stale entry
 is refitted, never an error; writes are atomic (temporary file, then rename).
 
 Location: ``$NECML_CACHE_DIR``, else ``$XDG_CACHE_HOME/necml``, else ``~/.cache/necml``;
