@@ -303,9 +303,9 @@ def _fit_events(  # noqa: PLR0913
         kept = _parent_medians(parent_model, targets)
         fit = fit_outcomes(no_delay, limit_pred, parent_model.outcome.joint, kept, arms, bounds, printed_os, surv_c,
                            horizon,
-                           post_log_hr=_post_without_departed(spec, parent_model))
+                           post_log_hr=parent_model.outcome.post_log_hr.copy())
     else:
-        fit = replace(parent_model.outcome, post_log_hr=_post_without_departed(spec, parent_model))
+        fit = replace(parent_model.outcome, post_log_hr=parent_model.outcome.post_log_hr.copy())
     if any(delayed.values()):
         keep = {ep: {c.arm: c.model for c in parent_model.checks if c.endpoint == ep and c.what == "median"}
                 for ep in ENDPOINTS}
@@ -360,11 +360,6 @@ def _parent_medians(parent: CohortModel, targets: dict) -> dict:
                  for t in listed if t.what == "median"] for ep, listed in targets.items()}
 
 
-def _post_without_departed(spec: CohortSpec, parent: CohortModel) -> NDArray[np.float64]:
-    """The parent's ``b`` (a non-linear departure's own column is zeroed in the design)."""
-    return parent.outcome.post_log_hr.copy()
-
-
 def _without_departed(spec: CohortSpec, endpoint: str, truth: dict[str, float]) -> dict[str, float]:
     """NaN for the terms a departure removes (non-linear variables, changed arms)."""
     replaced = replaced_variables(spec, endpoint)
@@ -379,7 +374,6 @@ def _without_departed(spec: CohortSpec, endpoint: str, truth: dict[str, float]) 
 def _pseudo_true(model, pred, outcome, surv_c, horizon):  # noqa: ANN001, ANN202
     spec = model.spec
     arms = [f"arm_{a}" for a in spec.arm_names[1:]]
-    start = model.outcome.post_log_hr if model.outcome is not None else None  # noqa: F841
     adjusted = limits(pred, outcome.joint, outcome.post_log_hr, outcome.shifts, surv_c, horizon)
     unadj = limits(pred, outcome.joint, outcome.post_log_hr, outcome.shifts, surv_c, horizon, unadjusted=True)
     pseudo, unadjusted = {}, {}
