@@ -43,6 +43,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import stats
 
+from necml.dataset._arrays import as_event
+
 __all__ = ["AliasReason", "NewtonCoxFit", "fit_cox_newton"]
 
 FloatArray = NDArray[np.float64]
@@ -397,7 +399,7 @@ def fit_cox_newton(
         raise ValueError(f"ties must be 'efron' or 'breslow', but got {ties!r}.")
     X = np.asarray(X, dtype=float).reshape(len(time), -1)
     time = np.asarray(time, dtype=float)
-    event = np.asarray(event).astype(bool)
+    event = as_event(event)
     p, method = X.shape[1], f"newton-{ties}"
     if not event.any():
         return _failed(p, method, "no events")

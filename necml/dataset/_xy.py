@@ -65,7 +65,7 @@ class SurvivalData:
     @property
     def y(self) -> np.ndarray:
         """The structured ``(event, time)`` array scikit-survival takes."""
-        return structured_y(self.event, self.time)
+        return structured_y(self.time, self.event)
 
     def subset(self, index: np.ndarray) -> SurvivalData:
         """The rows ``index`` (positions), e.g. a resample or a fold."""
@@ -81,12 +81,19 @@ class SurvivalData:
         )
 
 
-def structured_y(event: np.ndarray, time: np.ndarray) -> np.ndarray:
-    """``Surv.from_arrays`` with fields ``event`` (bool) and ``time`` (float)."""
+def structured_y(time: np.ndarray, event: np.ndarray) -> np.ndarray:
+    """scikit-survival's structured ``y``: fields ``event`` (bool) and ``time`` (float).
+
+    Arguments follow necml's one order, ``(time, event)`` (``docs/conventions.md``), not
+    ``sksurv.util.Surv.from_arrays(event, time)``; an event that is not 0/1 (e.g. times passed
+    as events) raises :class:`~necml.exceptions.DataError`.
+    """
     from sksurv.util import Surv  # scikit-survival costs 0.5 s to import; generation never needs it
 
+    from necml.dataset._arrays import as_event
+
     return Surv.from_arrays(
-        event=np.asarray(event, bool),
+        event=as_event(event),
         time=np.asarray(time, float),
         name_event="event",
         name_time="time",

@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from necml.dataset._arrays import as_event
+
 __all__ = ["at_risk_table", "compare_curves", "km_confidence", "km_curve", "km_steps", "rmst", "survival_at_times"]
 
 
@@ -24,7 +26,7 @@ def km_curve(time: NDArray, event: NDArray) -> tuple[NDArray[np.float64], NDArra
     [0.75, 0.5, 0.0]
     """
     time = np.asarray(time, dtype=float)
-    event = np.asarray(event).astype(bool)
+    event = as_event(event)
     times = np.unique(time[event])
     at_risk = (time[None, :] >= times[:, None]).sum(axis=1)
     deaths = (event[None, :] & (time[None, :] == times[:, None])).sum(axis=1)
@@ -81,7 +83,7 @@ def km_confidence(time: NDArray, event: NDArray, at: NDArray) -> tuple[NDArray, 
     NaN limits where S is 0 or 1 (no variance on the log-log scale) or beyond the last follow-up.
     """
     time = np.asarray(time, dtype=float)
-    event = np.asarray(event).astype(bool)
+    event = as_event(event)
     times = np.unique(time[event])
     n = (time[None, :] >= times[:, None]).sum(axis=1)
     d = (event[None, :] & (time[None, :] == times[:, None])).sum(axis=1)

@@ -31,6 +31,8 @@ from numpy.typing import NDArray
 from scipy.special import ndtri
 from scipy.stats import chi2
 
+from necml.dataset._arrays import as_event
+
 __all__ = ["DEFAULT_LANDMARKS", "km_table", "logrank_test", "numbers_at_risk"]
 
 #: Landmarks (months) at which survival is reported, as in the papers.
@@ -142,7 +144,7 @@ def km_table(
     0.5
     """
     time = np.asarray(time, dtype=float)
-    event = np.asarray(event, dtype=bool)
+    event = as_event(event)
     rows = []
     for label, mask in _groups(time, groups):
         curve = _km(time[mask], event[mask])

@@ -36,6 +36,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from necml.dataset._arrays import as_event
+
 __all__ = ["ZphResult", "cox_zph"]
 
 _TRANSFORMS = ("km", "identity", "rank", "log")
@@ -279,7 +281,7 @@ def cox_zph(
     X = np.asarray(X, dtype=float)
     X = X[:, None] if X.ndim == 1 else X
     time = np.asarray(time, dtype=float)
-    event = np.asarray(event).astype(bool)
+    event = as_event(event)
     beta = np.atleast_1d(np.asarray(beta, dtype=float))
     _check(X, time, event, beta)
     names = [f"x{j}" for j in range(X.shape[1])] if names is None else list(names)

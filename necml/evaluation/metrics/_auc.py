@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from necml.dataset._arrays import as_event
 from necml.evaluation.metrics._ipcw import CensoringKM
 
 __all__ = ["cumulative_dynamic_auc_at", "cumulative_dynamic_auc_counts"]
@@ -49,7 +50,7 @@ def cumulative_dynamic_auc_counts(
         cases or controls.
     """
     time = np.asarray(time, dtype=float)
-    event = np.asarray(event, dtype=bool)
+    event = as_event(event)
     risk = np.asarray(risk, dtype=float)
     cases = event & (time <= at)
     controls = np.sort(risk[time > at])

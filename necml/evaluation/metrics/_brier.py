@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from necml.dataset._arrays import as_event
 from necml.evaluation.metrics._ipcw import CensoringKM
 
 __all__ = ["brier_losses", "brier_scores", "integrated_brier_score"]
@@ -47,7 +48,7 @@ def brier_losses(
         ``(1 - S_i(t))^2 / G(t)`` for a patient event-free after t, 0 for one censored by t.
     """
     time = np.asarray(time, dtype=float)[:, None]
-    event = np.asarray(event, dtype=bool)[:, None]
+    event = as_event(event)[:, None]
     grid = np.asarray(grid, dtype=float)[None, :]
     survival = np.asarray(survival, dtype=float)
     died = (time <= grid) & event

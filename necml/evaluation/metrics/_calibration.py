@@ -42,6 +42,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from necml.dataset import atomic_write
+from necml.dataset._arrays import as_event
 from necml.prognosis import NewtonCoxFit, fit_cox_newton
 
 __all__ = [
@@ -252,7 +253,7 @@ def _inputs(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Patients with finite time and prediction; predicted S clipped away from 0 and 1."""
     time = np.asarray(time, dtype=float)
-    event = np.asarray(event).astype(bool)
+    event = as_event(event)
     surv = np.asarray(predicted_survival, dtype=float)
     ok = np.isfinite(time) & np.isfinite(surv)
     return time[ok], event[ok], np.clip(surv[ok], _CLIP, 1 - _CLIP)

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from necml.dataset._arrays import as_event
 from necml.exceptions import DataError
 
 __all__ = ["ConcordanceCounts", "concordance_counts", "harrell_c", "uno_c", "uno_counts"]
@@ -127,7 +128,7 @@ def concordance_counts(
     ConcordanceCounts
     """
     time = np.asarray(time, dtype=float)
-    event = np.asarray(event, dtype=bool)
+    event = as_event(event)
     risk = np.asarray(risk, dtype=float)
     if not (time.shape == event.shape == risk.shape) or time.ndim != 1:
         raise DataError("time, event and risk must be 1-d arrays of one length")
@@ -166,7 +167,7 @@ def uno_counts(
 ) -> ConcordanceCounts:
     """Uno's weighted pair counts truncated at ``tau`` (parameters as :func:`uno_c`)."""
     g = np.asarray(censoring_survival, dtype=float)
-    keep = np.asarray(event, bool) & (np.asarray(time, dtype=float) <= tau)
+    keep = as_event(event) & (np.asarray(time, dtype=float) <= tau)
     if (g[keep] <= 0).any():
         raise DataError("the censoring survival is 0 before tau; choose a smaller tau")
     weights = np.zeros(g.size)
