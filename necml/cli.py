@@ -624,6 +624,7 @@ def simulate_command(
             scheduler=scheduler,
             resume=resume,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
+            announce=lambda line: bar.console.print(line, markup=False, highlight=False),
         )
     _print_study_summary(result.performance, config.estimands)
     report = _write_report(
@@ -734,18 +735,20 @@ def _find_n(  # noqa: PLR0913 - the simulate options it takes
     workers: int, scheduler: str | None, out_dir: Path,
 ) -> None:
     from necml.simulation import find_study_n, load_study, resolve_study
+    from necml.simulation._find_n_study import find_n_directory
 
     config = resolve_study(load_study(study), study.parent)
+    directory = out_dir / find_n_directory(config, term, method=method, target=power, assurance=assurance)
     result, table = find_study_n(
         config, term, target=power, method=method, assurance=assurance, workers=workers, scheduler=scheduler,
-        per_round=per_round or 400, out=out_dir / f"{config.name}_find_n_{term}",
+        per_round=per_round or 400, out=directory,
     )
     row = table.iloc[0]
     measure = f"assurance (prior SD {assurance:g})" if assurance is not None else "power"
     found = f"n = {result.n} (95% CI {result.ci_low:.0f}-{result.ci_high:.0f})" if result.n > 0 else "not reached"
     out.print(
         f"{config.name}, {term}, {row['method']}: {measure} {power:g} needs {found}; Schoenfeld's formula: "
-        f"{row['schoenfeld_n']:.0f}; {int(row['replicates'])} replicates; wrote {out_dir}/{config.name}_find_n_{term}"
+        f"{row['schoenfeld_n']:.0f}; {int(row['replicates'])} replicates; wrote {directory}"
     )
 
 

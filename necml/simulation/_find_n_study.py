@@ -24,7 +24,7 @@ from necml.simulation._find_n import FindNResult, _scale_nodes, find_n, schoenfe
 from necml.simulation._mechanism import Scenario, censoring_label, mechanism_for
 from necml.simulation._replicate import ReplicateResult, ReplicateTask
 
-__all__ = ["find_study_n", "study_schoenfeld_n"]
+__all__ = ["find_n_directory", "find_study_n", "study_schoenfeld_n"]
 
 
 def _method_for(config: StudyConfig, term: str, method: str | None) -> str:
@@ -36,6 +36,20 @@ def _method_for(config: StudyConfig, term: str, method: str | None) -> str:
         if m.kind in ("cox", "cox_univariate", "cox_firth", "python") and (m.terms is None or term in m.terms):
             return m.name
     raise SpecError(f"study {config.name!r}: no method of the study reports {term!r}")
+
+
+def find_n_directory(
+    config: StudyConfig, term: str, *, method: str | None = None, target: float = 0.8, assurance: float | None = None
+) -> str:
+    """The output folder name of one search: ``<study>_find_n_<term>_<method>[_power<p>][_assurance<sd>]``.
+
+    Every search (term, method, target, power or assurance) has its own folder, so a second
+    search never overwrites the first one's ``find_n.csv``.
+    """
+    name = f"{config.name}_find_n_{term}_{_method_for(config, term, method)}"
+    if target != 0.8:
+        name += f"_power{target:g}"
+    return name if assurance is None else f"{name}_assurance{assurance:g}"
 
 
 def _base_scenario(config: StudyConfig) -> Scenario:

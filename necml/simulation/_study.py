@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -140,6 +141,7 @@ def run_study(
     scheduler: str | None = None,
     resume: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    announce: Callable[[str], None] | None = None,
 ) -> StudyResult:
     """Compute a (resolved) study's missing replicates and write its results.
 
@@ -157,6 +159,9 @@ def run_study(
         Continue a study whose directory already holds replicates.
     progress : callable, optional
         Called with (finished, total) after each replicate.
+    announce : callable, optional
+        Called with a line saying what happens before the first replicate (how many replicates
+        and scenarios, the mechanisms being fitted and how long that took).
 
     Returns
     -------
@@ -168,10 +173,24 @@ def run_study(
         ``out`` is not a writable directory, ``out/<name>`` is not a study directory, or
         another process runs the same study directory now (the message names it).
     """
-    check_study(config)
+    say = announce or (lambda line: None)
+    found = scenarios(config)
+    variants = dict.fromkeys(replace(s, n=0) for s in found)
+    say(
+        f"{config.name}: {len(found)} scenarios x {config.n_replicates} replicates; fitting "
+        f"{len(variants)} data-generating mechanism(s) first (a calibration takes seconds, none "
+        "when the mechanism is in the disk cache)"
+    )
+    clock = time.perf_counter()
+    check_study(config)  # fits every variant's mechanism (kept for the run)
+    say(f"mechanisms ready in {time.perf_counter() - clock:.1f} s; running replicates "
+        "(Ctrl-C stops; the same command with --resume continues from the last saved replicate)")
     directory = check_run_directory(Path(check_output_root(out)) / config.name, marker=STORE_FILE)
     with directory_lock(directory, what=f"study {config.name!r}"):
-        return _run_locked(config, directory, workers=workers, scheduler=scheduler, resume=resume, progress=progress)
+        return _run_locked(
+            config, directory, workers=workers, scheduler=scheduler, resume=resume, progress=progress,
+            announce=say,
+        )
 
 
 def _run_locked(
@@ -182,6 +201,7 @@ def _run_locked(
     scheduler: str | None,
     resume: bool,
     progress: Callable[[int, int], None] | None,
+    announce: Callable[[str], None],
 ) -> StudyResult:
     store_path = directory / STORE_FILE
     if store_path.exists() and not resume:
@@ -196,6 +216,8 @@ def _run_locked(
             if (s.key, r) not in done
         ]
         total, finished = len(tasks) + len(done), len(done)
+        if done:
+            announce(f"{len(done)} replicates already saved; {len(tasks)} to compute")
         if progress:
             progress(finished, total)
 

@@ -55,6 +55,9 @@ def test_simulate_writes_performance_with_mcse_and_logs_a_study_run(tmp_path: Pa
         p.name for p in directory.iterdir()
     }
     assert re.search(r"MLflow run [0-9a-f]{32}", result.output)
+    # says what it does before the first replicate: 2 scenarios, 2 mechanisms (effect scale 0 and 1)
+    assert "cli: 2 scenarios x 4 replicates; fitting 2 data-generating mechanism(s)" in result.output
+    assert "--resume continues" in result.output
     again = runner.invoke(app, ["simulate", str(path), "--out", str(tmp_path / "out"), "--no-track"])
     assert again.exit_code == 2 and "--resume" in again.output
 
@@ -101,9 +104,17 @@ def test_simulate_find_n_writes_the_needed_n_with_its_ci(tmp_path: Path) -> None
               "--out", str(tmp_path / "out")],
     )
     assert result.exit_code == 0, result.output
-    table = pd.read_csv(tmp_path / "out" / "cli_find_n_nlr_gt_3" / "find_n.csv")
+    table = pd.read_csv(tmp_path / "out" / "cli_find_n_nlr_gt_3_cox" / "find_n.csv")
     assert list(table.columns[:5]) == ["term", "target", "n", "ci_low", "ci_high"]
     row = table.iloc[0]
     assert row["term"] == "nlr_gt_3" and row["target"] == 0.8 and row["replicates"] == 120
     assert 10 <= row["ci_low"] <= row["n"] <= row["ci_high"] + 1
     assert "Schoenfeld" in result.output
+    # a second search (assurance, another target) gets its own folder: the first result is kept
+    again = runner.invoke(
+        app, ["simulate", str(path), "--find-n", "nlr_gt_3", "--power", "0.7", "--assurance", "0.3",
+              "--replicates", "20", "--out", str(tmp_path / "out")],
+    )
+    assert again.exit_code == 0, again.output
+    assert (tmp_path / "out" / "cli_find_n_nlr_gt_3_cox_power0.7_assurance0.3" / "find_n.csv").exists()
+    pd.testing.assert_frame_equal(table, pd.read_csv(tmp_path / "out" / "cli_find_n_nlr_gt_3_cox" / "find_n.csv"))
