@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from necml.evaluation import (
     resolve_settings,
     validate_model,
 )
+from necml.evaluation.validation._progress import planned_fits, reporting
 from necml.exceptions import DataError
 from necml.fidelity import FidelityReport, build_fidelity_report
 from necml.models import load_model_config
@@ -223,6 +225,34 @@ def study_prefix(config: PipelineConfig) -> str:
     return f"{config.name}:{config.seed}:{digest}/"
 
 
+def _validate_all(
+    plans: list[ModelPlan],
+    data: SurvivalData,
+    settings: ValidationSettings,
+    root: np.random.SeedSequence,
+    shared: np.random.SeedSequence,
+    progress: Callable[[str, int, int], None] | None,
+) -> dict[str, ValidationResult]:
+    """Validate every model, reporting each fit to ``progress``."""
+    per_model = planned_fits(settings.scheme, folds=settings.folds, repeats=settings.repeats,
+                             bootstrap=settings.bootstrap)
+    total, done = per_model * len(plans), 0
+    validations = {}
+    for k, plan in enumerate(plans, start=1):
+
+        def step(what: str, k: int = k, name: str = plan.name) -> None:
+            nonlocal done
+            done += 1
+            if progress is not None:
+                progress(f"model {k} of {len(plans)}: {name}, {what}", min(done, total), total)
+
+        with reporting(step):
+            validations[plan.name] = validate_model(
+                plan, data, settings, child_seed(root, "model", plan.name), resample_seed=shared
+            )
+    return validations
+
+
 def run_pipeline(
     config: PipelineConfig,
     *,
@@ -231,6 +261,7 @@ def run_pipeline(
     mapping_file: Path | None = None,
     tuning_storage: str | None = None,
     resume: bool = False,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> PipelineResult:
     """Data -> validation -> prognostic analysis -> tune/fit/evaluate every model -> tables.
 
@@ -247,6 +278,10 @@ def run_pipeline(
         Optuna journal file or RDB URL for the tuning studies (default: in memory).
     resume : bool, default=False
         Continue the studies found in ``tuning_storage`` instead of refusing them.
+    progress : callable, optional
+        Called as ``progress(description, done, total)`` after every model fit of the
+        validation (``"model 2 of 6: coxnet, repeat 1 of 3, fold 4 of 5"``); ``total`` counts
+        every model's fits, so a caller can show an ETA.
 
     Returns
     -------
@@ -271,10 +306,7 @@ def run_pipeline(
     settings, notes = _settings(config, data)
     root = as_seed_sequence(config.seed)
     shared = child_seed(root, "resamples")  # one set of splits / bootstrap samples for every model
-    validations = {
-        p.name: validate_model(p, data, settings, child_seed(root, "model", p.name), resample_seed=shared)
-        for p in plans
-    }
+    validations = _validate_all(plans, data, settings, root, shared, progress)
     draws = bootstrap_draws(
         validations,
         data,

@@ -158,3 +158,16 @@ def test_generated_cohort_is_what_necml_generate_gives_for_the_recorded_seed(tmp
     spec = load_spec(ROOT / config.data.generate.spec)
     expected = generate_cohort(spec, config.data.generate.n, seed=7)
     pd.testing.assert_frame_equal(loaded.frame, expected)
+
+
+def test_run_pipeline_reports_every_fit_with_its_model_and_fold() -> None:
+    """3 folds x 1 repeat + the final fit = 4 fits per model, 8 in all, counted up to the total."""
+    from necml.pipeline import PipelineConfig, run_pipeline
+
+    config = PipelineConfig.model_validate({**SMALL, "prognostic": False})
+    seen: list[tuple[str, int, int]] = []
+    run_pipeline(config, progress=lambda what, done, total: seen.append((what, done, total)))
+    assert [done for _, done, _ in seen] == list(range(1, 9))
+    assert {total for _, _, total in seen} == {8}
+    assert seen[0][0] == "model 1 of 2: coxph, repeat 1 of 1, fold 1 of 3"
+    assert seen[-1][0] == "model 2 of 2: xgb_cox, final fit on all patients"

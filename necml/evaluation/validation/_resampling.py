@@ -44,6 +44,7 @@ from necml.evaluation.metrics._metrics import Metrics, MetricSettings, compute_m
 from necml.evaluation.tuning._studies import search_kind
 from necml.evaluation.tuning._tuning import FitResult, ModelPlan, fit_model
 from necml.evaluation.validation._pooling import add_counts, is_rank_metric, pooled_metrics
+from necml.evaluation.validation._progress import fit_done
 from necml.exceptions import DataError
 from necml.models import survival_at
 from necml.random import child_seed, int_seed
@@ -116,7 +117,9 @@ def _trials(fits: list[tuple[str, FitResult]]) -> pd.DataFrame:
 
 
 def _final(plan: ModelPlan, data: SurvivalData, seed: np.random.SeedSequence) -> FitResult:
-    return fit_model(plan, data, child_seed(seed, "final"), study="final")
+    final = fit_model(plan, data, child_seed(seed, "final"), study="final")
+    fit_done("final fit on all patients")
+    return final
 
 
 def _rows(m: Metrics, **where: object) -> list[dict[str, object]]:
@@ -172,6 +175,7 @@ def _cross_validate(
         for k, (train, test) in enumerate(partition):
             fold_of[r, test] = k
             fit = fit_model(plan, data.subset(train), child_seed(seed, "fit", r, k), study=f"r{r}f{k}")
+            fit_done(f"repeat {r + 1} of {s.repeats}, fold {k + 1} of {s.folds}")
             fits.append((f"r{r}f{k}", fit))
             ledger += _ledger(fit.notes, repeat=r, fold=k)
             params.append({"repeat": r, "fold": k, **fit.params})
@@ -262,6 +266,7 @@ def _bootstrap_optimism(
 ) -> ValidationResult:
     n, times, everyone = len(data.time), s.metrics.times, np.arange(len(data.time))
     full = fit_model(plan, data, child_seed(seed, "apparent"), study="final")
+    fit_done("fit on all patients")
     if full.model is None:
         raise DataError(f"{plan.name}: the fit on all data failed: {'; '.join(full.notes)}")
     risk, surv = _predict(full, data, everyone, times)
@@ -274,6 +279,7 @@ def _bootstrap_optimism(
         boot = rng.integers(0, n, n)
         oob = np.setdiff1d(everyone, boot)
         fit = fit_model(plan, data.subset(boot), child_seed(seed, "fit", b), study=f"b{b}")
+        fit_done(f"bootstrap sample {b + 1} of {s.bootstrap}")
         fits.append((f"b{b}", fit))
         ledger += _ledger(fit.notes, repeat=b, fold=-1)
         if fit.model is None:
@@ -332,6 +338,7 @@ def _holdout(
         random_state=int_seed(child_seed(resample_seed, "split")),
     )
     fit = fit_model(plan, data.subset(train), child_seed(seed, "fit"), study="holdout")
+    fit_done("fit on the training split")
     if fit.model is None:
         raise DataError(f"{plan.name}: the fit failed: {'; '.join(fit.notes)}")
     risk, surv = _predict(fit, data, test, s.metrics.times)
