@@ -37,14 +37,25 @@ PACKAGES = (
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
 
+#: Other distributions of the same import package, tried in order (Linux installs the CPU build).
+ALTERNATIVES = {"xgboost": ("xgboost-cpu",)}
+
+
 def package_versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str]:
-    """Installed version of each distribution (``"absent"`` when not installed)."""
+    """Installed version of each distribution (``"absent"`` when not installed).
+
+    A package installed under another distribution name (``xgboost-cpu`` for ``xgboost``) is
+    recorded under the package's own name: the two builds run the same code on the CPU.
+    """
     found = {}
     for name in names:
-        try:
-            found[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            found[name] = "absent"
+        found[name] = "absent"
+        for candidate in (name, *ALTERNATIVES.get(name, ())):
+            try:
+                found[name] = metadata.version(candidate)
+                break
+            except metadata.PackageNotFoundError:
+                continue
     return found
 
 

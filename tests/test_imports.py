@@ -132,3 +132,24 @@ def test_submodules_resolve_as_attributes() -> None:
         "print(json.dumps({'cox': necml.prognosis._cox.__name__}))\n"
     )
     assert found == {"cox": "necml.prognosis._cox"}
+
+
+def test_xgboost_version_is_recorded_under_its_import_name_for_either_build() -> None:
+    """Linux installs ``xgboost-cpu``; a run's record still names the version ``xgboost``."""
+    from importlib import metadata
+
+    import xgboost
+
+    from necml.environment import package_versions
+
+    assert package_versions(("xgboost",))["xgboost"] == xgboost.__version__
+    builds = [d for d in ("xgboost", "xgboost-cpu") if _installed(metadata, d)]
+    assert builds, "neither xgboost build is installed"
+
+
+def _installed(metadata, name: str) -> bool:  # noqa: ANN001 - the importlib.metadata module
+    try:
+        metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return False
+    return True
