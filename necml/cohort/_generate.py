@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import Literal
 
 import numpy as np
@@ -87,25 +88,31 @@ def _draw_chunk(
 ) -> pd.DataFrame:
     """Patients ``offset + 1, ...`` with arms ``arms``, drawing on (and advancing) the streams."""
     spec = model.spec
-    columns = sample_covariates(model.covariates, arms, spec.arm_names, generators=covariates,
-                                latent_shift=model.latent_shift)
-    frame = pd.DataFrame({
+    columns = {
         "patient_id": np.arange(offset + 1, offset + arms.size + 1, dtype=np.int64),
-        "arm": pd.Categorical.from_codes(arms, categories=spec.arm_names),
-        **columns,
-    })
-    eta_pfs, eta_post, switch = joint_predictors(frame, model)
+        "arm": pd.Categorical.from_codes(arms, dtype=_arm_dtype(tuple(spec.arm_names))),
+        **sample_covariates(model.covariates, arms, spec.arm_names, generators=covariates,
+                            latent_shift=model.latent_shift),
+    }
+    eta_pfs, eta_post, switch = joint_predictors(pd.DataFrame(columns, copy=False), model)
     t_pfs, t_os, pfs_u, _ = model.joint.sample(eta_pfs, eta_post, rngs["transitions"], switch=switch)
     censor = censoring_times(model, arms.size, rngs["censoring"])
-    frame["pfs_months"] = np.minimum(t_pfs, censor)
-    frame["pfs_event"] = t_pfs <= censor
-    frame["os_months"] = np.minimum(t_os, censor)
-    frame["os_event"] = t_os <= censor
+    columns["pfs_months"] = np.minimum(t_pfs, censor)
+    columns["pfs_event"] = t_pfs <= censor
+    columns["os_months"] = np.minimum(t_os, censor)
+    columns["os_event"] = t_os <= censor
     if spec.response is not None:
-        frame["best_response"] = sample_response(
+        columns["best_response"] = sample_response(
             spec.response, np.asarray(spec.arm_names, dtype=object)[arms], pfs_u, rngs["response"]
         )
-    return frame[_column_order(spec, spec.response is not None)]
+    # one frame in the contract's column order (inserting columns one by one and reordering
+    # copies the table each time: most of a 56-patient replicate's generation)
+    return pd.DataFrame({name: columns[name] for name in _column_order(spec, spec.response is not None)}, copy=False)
+
+
+@lru_cache(maxsize=64)
+def _arm_dtype(arm_names: tuple[str, ...]) -> pd.CategoricalDtype:
+    return pd.CategoricalDtype(list(arm_names))
 
 
 def iter_cohort(

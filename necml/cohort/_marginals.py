@@ -59,14 +59,19 @@ class TruncatedPiece:
     base: stats.rv_continuous
     low: float
     high: float
+    _bounds: tuple[float, float] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # computed once: a replicate draws 56 patients, where scipy's per-call overhead dominates
+        object.__setattr__(self, "_bounds", (float(self.base.cdf(self.low)), float(self.base.cdf(self.high))))
 
     @property
     def cdf_bounds(self) -> tuple[float, float]:
-        return float(self.base.cdf(self.low)), float(self.base.cdf(self.high))
+        return self._bounds
 
     def ppf(self, q: FloatArray) -> FloatArray:
-        f_lo, f_hi = self.cdf_bounds
-        return np.clip(self.base.ppf(f_lo + q * (f_hi - f_lo)), self.low, self.high)
+        f_lo, f_hi = self._bounds
+        return np.clip(_base_ppf(self.base, f_lo + q * (f_hi - f_lo)), self.low, self.high)
 
     def moments(self) -> tuple[float, float]:
         """Mean and second raw moment of the truncated piece, in closed form."""
@@ -78,6 +83,15 @@ class TruncatedPiece:
             loc, scale = self.base.kwds["loc"], self.base.kwds["scale"]
             return _truncbeta_moments(a, b, loc, scale, self.low, self.high)
         raise NotImplementedError(name)  # pragma: no cover - families are a closed set
+
+
+def _base_ppf(base: stats.rv_continuous, q: FloatArray) -> FloatArray:
+    """``base.ppf(q)``; for a normal given by ``loc``/``scale`` the very expression scipy
+    evaluates (``ndtri(q) * scale + loc``, so the values are identical to the bit) without its
+    per-call argument checking, which costs more than the draw at n = 56."""
+    if base.dist.name == "norm" and not base.args and set(base.kwds) == {"loc", "scale"}:
+        return special.ndtri(q) * base.kwds["scale"] + base.kwds["loc"]
+    return base.ppf(q)
 
 
 def _truncnorm_moments(mu: float, sigma: float, low: float, high: float) -> tuple[float, float]:
