@@ -7,7 +7,8 @@ Order of events (what protects the results):
 3. every output is written to ``out/<name>/`` (all or nothing), the journal moved in with them;
 4. the run directory is logged and the run marked ``FINISHED``.
 
-A crash in 2-3 marks the run ``FAILED`` (Ctrl-C: ``KILLED``). A store that cannot be reached
+A crash in 2-3 marks the run ``FAILED`` (Ctrl-C: ``KILLED``), with the error as tag
+``necml.error``, the config as params and, when the data can still be read, the dataset. A store that cannot be reached
 in 1 or 4 raises :class:`~necml.exceptions.TrackingUnavailable` after step 3, so the results are
 on disk and ``necml log`` can send them later.
 """
@@ -24,8 +25,9 @@ from necml.exceptions import DataError
 from necml.files import check_output_root, check_run_directory
 from necml.pipeline._config import PipelineConfig
 from necml.pipeline._outputs import write_outputs
-from necml.pipeline._run import PipelineResult, run_pipeline
-from necml.tracking import RECORD_FILE, PipelineRun, TrackingSettings
+from necml.pipeline._run import PipelineResult, load_data, run_pipeline
+from necml.random import as_seed_sequence
+from necml.tracking import RECORD_FILE, PipelineRun, TrackingSettings, current_user
 
 __all__ = ["JOURNAL_FILE", "Invocation", "invoke_pipeline", "tuning_journal"]
 
@@ -59,6 +61,26 @@ def tuning_journal(config: PipelineConfig, out: Path, *, resume: bool) -> Path:
             f"to continue it, or delete {work.parent} to start afresh"
         )
     return work
+
+
+def _config_params(config: PipelineConfig) -> dict:
+    """A failed run's params: its config as given (paths not yet copied into ``inputs/``) and seed entropy."""
+    return {**config.model_dump(mode="json"), "seed_entropy": str(as_seed_sequence(config.seed).entropy)}
+
+
+def _data_description(
+    config: PipelineConfig, base: Path, data_file: Path | None, mapping_file: Path | None
+) -> dict | None:
+    """A failed run's dataset as ``record.json`` describes it, or None when the data cannot be read."""
+    from necml.dataset import data_schema
+
+    try:
+        loaded = load_data(config, base, data_file=data_file, mapping_file=mapping_file)
+    except Exception:  # noqa: BLE001 - best effort: the data may be what failed
+        return None
+    path = str(loaded.file_path or loaded.spec_path or "")
+    return {"kind": loaded.kind, "source": loaded.source, "path": path, "sha256": loaded.sha256,
+            "schema": data_schema(loaded.frame)}
 
 
 def invoke_pipeline(
@@ -127,17 +149,21 @@ def invoke_pipeline(
         extra = {
             "command": command,
             "started": started.isoformat(),
+            "start_time_ms": int(started.timestamp() * 1000),
             "duration_s": round(time.perf_counter() - clock, 3),
+            "user": current_user(),
+            "tags": dict(tags or {}),
             **(run.record() if run else {"tracking": None}),
         }
         directory = write_outputs(result, out, record=extra)
     except KeyboardInterrupt:
         if run:
-            run.abort("KILLED")
+            run.abort("KILLED", config=_config_params(config))
         raise
     except BaseException as exc:
         if run:
-            run.abort("FAILED", exc)
+            run.abort("FAILED", exc, config=_config_params(config),
+                      data=lambda: _data_description(config, base, data_file, mapping_file))
         raise
     if journal is not None and journal.exists():
         shutil.move(journal, directory / JOURNAL_FILE)

@@ -14,7 +14,7 @@ prepare_environment()
 
 if TYPE_CHECKING:
     from necml.tracking._client import unreachable_reason
-    from necml.tracking._directory import RECORD_FILE, read_record
+    from necml.tracking._directory import RECORD_FILE, current_user, read_record, record_times
     from necml.tracking._lifecycle import (
         PipelineRun,
         log_saved_directory,
@@ -33,6 +33,7 @@ __all__ = [
     "PipelineRun",
     "RunSummary",
     "TrackingSettings",
+    "current_user",
     "download_run",
     "get_run_summary",
     "list_runs",
@@ -43,6 +44,7 @@ __all__ = [
     "metric_values",
     "prepare_environment",
     "read_record",
+    "record_times",
     "unavailable_message",
     "unreachable_reason",
 ]

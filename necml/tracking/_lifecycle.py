@@ -12,20 +12,27 @@ from __future__ import annotations
 import os
 import socket
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from necml.exceptions import TrackingUnavailable
 from necml.files import pid_alive
 from necml.tracking._client import client, experiment_id, unreachable_errors
-from necml.tracking._directory import read_record
-from necml.tracking._log import log_run_directory
+from necml.tracking._directory import current_user, read_record
+from necml.tracking._log import (
+    ERROR_TAG,
+    _flatten,
+    _log_batches,
+    dataset_input,
+    error_text,
+    log_run_directory,
+    run_name,
+    source_tags,
+)
 from necml.tracking._settings import TrackingSettings
 from necml.tracking._study import STUDY_FILE, log_study_directory
 
 __all__ = ["ERROR_TAG", "PipelineRun", "log_saved_directory", "mark_orphaned_runs", "unavailable_message"]
-
-#: Tag of a FAILED run: the error that ended it (type and first lines of the message).
-ERROR_TAG = "necml.error"
 
 
 def unavailable_message(settings: TrackingSettings, directory: str | Path, reason: str) -> str:
@@ -40,12 +47,6 @@ def unavailable_message(settings: TrackingSettings, directory: str | Path, reaso
 def _reason(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return text[:300]
-
-
-def error_text(exc: BaseException) -> str:
-    """What a FAILED run's :data:`ERROR_TAG` says: ``"ValueError: Found unknown categories ..."``."""
-    message = str(exc).strip()
-    return f"{type(exc).__name__}: {message}"[:5000] if message else type(exc).__name__
 
 
 def failed_message(settings: TrackingSettings, directory: str | Path, run_id: str | None, exc: BaseException) -> str:
@@ -83,6 +84,9 @@ def mark_orphaned_runs(settings: TrackingSettings, experiment: str, *, keep: str
 class PipelineRun:
     """The MLflow run of one pipeline invocation.
 
+    Named ``<pipeline>-seed<seed>`` (a reproduction: ``reproduce-<pipeline>-seed<seed>``) and
+    tagged with the user and the command as MLflow's ``mlflow.user`` and ``mlflow.source.name``.
+
     Parameters
     ----------
     settings : TrackingSettings
@@ -118,8 +122,9 @@ class PipelineRun:
             experiment = experiment_id(settings, pipeline)
             run = mlflow_client.create_run(
                 experiment,
-                run_name=f"{pipeline}-seed{seed}",
+                run_name=run_name(pipeline, seed, tags),
                 tags={
+                    **source_tags(command, current_user()),
                     "necml.kind": "pipeline",
                     "necml.pipeline": pipeline,
                     "necml.seed": str(seed),
@@ -142,17 +147,55 @@ class PipelineRun:
         """What ``record.json`` keeps about tracking."""
         return {"tracking": {"uri": self.settings.uri, "run_id": self.run_id, "start_error": self.start_error}}
 
-    def abort(self, status: str, error: BaseException | None = None) -> None:
-        """Mark the run ``FAILED`` or ``KILLED``, with the error as tag :data:`ERROR_TAG` (best
-        effort: the store may be gone)."""
+    def abort(
+        self,
+        status: str,
+        error: BaseException | None = None,
+        *,
+        config: dict | None = None,
+        data: Callable[[], dict | None] | None = None,
+    ) -> None:
+        """Mark the run ``FAILED`` or ``KILLED``, with the error as tag :data:`ERROR_TAG`, its
+        config as params and its dataset as input (best effort: the store may be gone).
+
+        Parameters
+        ----------
+        status : {"FAILED", "KILLED"}
+        error : BaseException, optional
+            What ended the run.
+        config : dict, optional
+            The pipeline config as far as it was resolved (nested; logged flattened, as a
+            finished run's ``validation.folds``).
+        data : callable, optional
+            Returns the dataset's ``kind``, ``source``, ``path``, ``sha256`` and ``schema`` (as in
+            ``record.json``), or None when the data could not be read; called only when the run exists.
+        """
         if self.run_id is None:
             return
+        mlflow_client = client(self.settings)
         try:
             if error is not None:
-                client(self.settings).set_tag(self.run_id, ERROR_TAG, error_text(error))
-            client(self.settings).set_terminated(self.run_id, status)
+                mlflow_client.set_tag(self.run_id, ERROR_TAG, error_text(error))
+            mlflow_client.set_terminated(self.run_id, status)
         except unreachable_errors():
-            pass
+            return  # the store is gone: asking it for more only waits for its timeouts
+        self._describe(config, data)
+
+    def _describe(self, config: dict | None, data: Callable[[], dict | None] | None) -> None:
+        """Log a run's config and dataset after it ended early (each best effort, on its own)."""
+        if config is not None:
+            try:
+                existing = client(self.settings).get_run(self.run_id).data.params
+                params = {k: v for k, v in _flatten(config).items() if k not in existing}
+                _log_batches(self.run_id, self.settings, [], params)
+            except unreachable_errors():
+                pass
+        described = data() if data is not None else None
+        if described is not None:
+            try:
+                client(self.settings).log_inputs(self.run_id, datasets=[dataset_input(described)])
+            except unreachable_errors():
+                pass
 
     def complete(self, directory: str | Path) -> str:
         """Log the saved run directory and mark the run FINISHED.

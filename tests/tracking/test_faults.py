@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from necml.cli import app
 from necml.exceptions import TrackingUnavailable
 from necml.pipeline import invoke_pipeline, load_pipeline, run_pipeline, write_outputs
+from necml.pipeline._run import load_data
 from necml.tracking import PipelineRun, TrackingSettings, read_record
 from tests.tracking.conftest import MlflowServer, free_port
 
@@ -75,14 +76,44 @@ def _status(store: Path) -> dict[str, str]:
     return {r.info.run_id: r.info.status for r in runs}
 
 
+def _only_run(store: Path):  # noqa: ANN202 - mlflow Run
+    client = MlflowClient(tracking_uri=f"sqlite:///{store}")
+    (run,) = client.search_runs([e.experiment_id for e in client.search_experiments()])
+    return run
+
+
 def test_crash_marks_the_run_failed_and_writes_nothing(tmp_path: Path, tiny_config: Path) -> None:
+    """The pipeline raises mid-run, before any output exists: the run still says what ran and why it failed."""
     store = tmp_path / "mlflow.db"
     settings = TrackingSettings.resolve(f"sqlite:///{store}")
     config = load_pipeline(tiny_config).model_copy(update={"endpoint": "pfs_missing"})
-    with pytest.raises(Exception, match="unknown endpoint"):
+    with pytest.raises(Exception, match="unknown endpoint") as caught:
         invoke_pipeline(config, base=tiny_config.parent, out=tmp_path / "out", tracking=settings)
     assert list(_status(store).values()) == ["FAILED"]
     assert not (tmp_path / "out" / "tiny").exists()
+    run = _only_run(store)
+    assert run.data.tags["necml.error"] == f"{type(caught.value).__name__}: {str(caught.value).strip()}"
+    params = run.data.params
+    assert params["endpoint"] == "pfs_missing" and params["seed"] == "3" and params["seed_entropy"] == "3"
+    assert params["validation.folds"] == "3" and params["models.1.n_trials"] == "3"
+    (dataset,) = run.inputs.dataset_inputs
+    assert dataset.dataset.digest == load_data(config, tiny_config.parent).sha256[:8]
+    assert '"age"' in dataset.dataset.schema
+
+
+def test_a_run_whose_data_cannot_be_read_fails_with_its_params_and_error(tmp_path: Path, tiny_config: Path) -> None:
+    store = tmp_path / "mlflow.db"
+    settings = TrackingSettings.resolve(f"sqlite:///{store}")
+    config = load_pipeline(tiny_config)
+    missing = config.data.generate.model_copy(update={"spec": str(tmp_path / "no_such_spec.yaml")})
+    config = config.model_copy(update={"data": config.data.model_copy(update={"generate": missing})})
+    with pytest.raises(Exception, match="no_such_spec"):
+        invoke_pipeline(config, base=tiny_config.parent, out=tmp_path / "out", tracking=settings)
+    run = _only_run(store)
+    assert run.info.status == "FAILED"
+    assert "no_such_spec" in run.data.tags["necml.error"]
+    assert run.data.params["data.generate.spec"] == str(tmp_path / "no_such_spec.yaml")
+    assert not run.inputs.dataset_inputs  # nothing could be read, so no dataset is claimed
 
 
 def test_ctrl_c_marks_the_run_killed(tmp_path: Path, tiny_config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -98,3 +129,4 @@ def test_ctrl_c_marks_the_run_killed(tmp_path: Path, tiny_config: Path, monkeypa
         invoke.invoke_pipeline(load_pipeline(tiny_config), base=tiny_config.parent, out=tmp_path / "out",
                                tracking=settings)
     assert list(_status(store).values()) == ["KILLED"]
+    assert _only_run(store).data.params["validation.folds"] == "3"

@@ -57,6 +57,14 @@ def test_quickstart_reproduces_identically(tmp_path: Path) -> None:
         )
     new_run = _run_id(again.output.split("reproduced:")[-1])
     assert new_run != run_id
+    from mlflow import MlflowClient
+
+    seed = yaml.safe_load((ROOT / "pipelines/quickstart.yaml").read_text())["seed"]
+    client = MlflowClient(tracking_uri=uri)
+    assert client.get_run(run_id).info.run_name == f"quickstart-seed{seed}"
+    reproduction = client.get_run(new_run)
+    assert reproduction.info.run_name == f"reproduce-quickstart-seed{seed}"
+    assert reproduction.data.tags["necml.reproduces"] == run_id
     listed = runner.invoke(app, ["compare", run_id, new_run, "--tracking-uri", uri], terminal_width=200)
     assert listed.exit_code == 0 and "coxph.cindex_harrell" in listed.output
 
