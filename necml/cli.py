@@ -9,7 +9,8 @@ says how to log them later; ``necml reproduce`` exits with status 1 when a metri
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
 from typing import Annotated, Literal, ParamSpec, TypeVar
@@ -369,18 +370,21 @@ def run_command(
         config = load_pipeline(pipeline)
     if seed is not None:
         config = config.model_copy(update={"seed": seed})
-    invocation = invoke_pipeline(
-        config,
-        base=pipeline.parent if pipeline is not None else Path("."),
-        out=out_dir,
-        data_file=data,
-        mapping_file=mapping,
-        tracking=_tracking(tracking_uri) if track else None,
-        tuning_storage=tuning_storage,
-        resume=resume,
-        command=" ".join(["necml", *sys.argv[1:]]),
-        log_trials=log_trials,
-    )
+    with _fit_progress(config.name) as progress:
+        invocation = _invoke_interruptible(
+            invoke_pipeline,
+            config,
+            base=pipeline.parent if pipeline is not None else Path("."),
+            out=out_dir,
+            data_file=data,
+            mapping_file=mapping,
+            tracking=_tracking(tracking_uri) if track else None,
+            tuning_storage=tuning_storage,
+            resume=resume,
+            command=" ".join(["necml", *sys.argv[1:]]),
+            log_trials=log_trials,
+            progress=progress,
+        )
     result = invocation.result
     for message in result.data.warnings:
         err.print(f"warning: {message}", style="yellow", markup=False, highlight=False)
@@ -392,6 +396,38 @@ def run_command(
     out.print(f"wrote {invocation.directory}")
     if invocation.run_id:
         out.print(f"MLflow run {invocation.run_id}")
+
+
+@contextmanager
+def _fit_progress(name: str) -> Iterator[Callable[[str, int, int], None]]:
+    """A progress bar on stderr over a pipeline's model fits (model k of K, fold j of J, ETA)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("fits, ETA"),
+               TimeRemainingColumn())
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task(f"{name}: loading data", total=None)
+
+        def update(what: str, done: int, total: int) -> None:
+            bar.update(task, description=f"{name}: {what}", completed=done, total=total)
+
+        yield update
+
+
+def _invoke_interruptible(invoke: Callable[..., R], *args: object, **kwargs: object) -> R:
+    """Run a pipeline; on Ctrl-C say what was kept and how to continue, then exit 130."""
+    try:
+        return invoke(*args, **kwargs)
+    except KeyboardInterrupt:
+        config = args[0]
+        tunes = any(m.n_trials > 0 for m in config.models)  # type: ignore[attr-defined]
+        again = ("run the same command with --resume to continue the tuning from its journal (finished trials "
+                 "are kept)" if tunes else "run the same command again to start over")
+        err.print(
+            f"interrupted: no output was written and the MLflow run, if any, is marked KILLED; {again}",
+            style="yellow", markup=False, highlight=False,
+        )
+        raise typer.Exit(130) from None
 
 
 def _default_pipeline(data: Path | None, mapping: Path | None):  # noqa: ANN202 - PipelineConfig

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -96,6 +97,7 @@ def invoke_pipeline(
     command: str = "",
     tags: dict[str, str] | None = None,
     log_trials: bool = False,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> Invocation:
     """Run, write and log one pipeline invocation (see the module docstring).
 
@@ -122,6 +124,8 @@ def invoke_pipeline(
         Extra tags for the MLflow run.
     log_trials : bool, default=False
         Log each tuning trial on all patients as its own nested MLflow run.
+    progress : callable, optional
+        Receives each model fit of the validation (see :func:`necml.pipeline.run_pipeline`).
 
     Returns
     -------
@@ -145,7 +149,7 @@ def invoke_pipeline(
     started, clock = datetime.now(UTC), time.perf_counter()
     try:
         result = run_pipeline(config, base=base, data_file=data_file, mapping_file=mapping_file,
-                              tuning_storage=storage, resume=resume)
+                              tuning_storage=storage, resume=resume, progress=progress)
         extra = {
             "command": command,
             "started": started.isoformat(),

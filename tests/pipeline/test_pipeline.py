@@ -171,3 +171,16 @@ def test_run_pipeline_reports_every_fit_with_its_model_and_fold() -> None:
     assert {total for _, _, total in seen} == {8}
     assert seen[0][0] == "model 1 of 2: coxph, repeat 1 of 1, fold 1 of 3"
     assert seen[-1][0] == "model 2 of 2: xgb_cox, final fit on all patients"
+
+
+def test_ctrl_c_in_necml_run_says_how_to_continue(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import necml.pipeline
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(necml.pipeline, "invoke_pipeline", interrupted)
+    result = runner.invoke(app, ["run", str(_write(tmp_path, SMALL)), "--out", str(tmp_path / "out"), "--no-track"])
+    assert result.exit_code == 130
+    assert "interrupted: no output was written" in result.output
+    assert "--resume to continue the tuning" in result.output  # SMALL tunes xgb_cox (n_trials 2)
