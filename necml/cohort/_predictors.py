@@ -41,6 +41,15 @@ def _terms(frame: pd.DataFrame, model: CohortModel, endpoint: str, cache: dict) 
     return np.column_stack(cols) if cols else np.zeros((len(frame), 0))
 
 
+def _missing_as_reference(x: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``x`` (a fresh array) with NaN, a missing value, set to 0 (the reference) in place.
+
+    ``numpy.nan_to_num`` would also scan for infinities, a third of the predictors' time at 1e6.
+    """
+    np.copyto(x, 0.0, where=np.isnan(x))
+    return x
+
+
 def analysis_design(frame: pd.DataFrame, model: CohortModel, endpoint: str, cache: dict | None = None
                     ) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
     """The main-effects Cox design of ``endpoint`` (its terms, then the arm indicators), complete cases.
@@ -74,14 +83,14 @@ def predictors(frame: pd.DataFrame, model: CohortModel, *, analysis: bool = Fals
     treat_pfs = np.zeros(n)
     for name, log_hr in model.treatment_log_hr["pfs"].items():
         treat_pfs[arm == spec.arm_names.index(name)] += log_hr
-    os_terms = np.nan_to_num(_terms(frame, model, "os", cache), nan=0.0)
+    os_terms = _missing_as_reference(_terms(frame, model, "os", cache))
     replaced = replaced_variables(spec, "os")
     for i, e in enumerate(spec.outcomes["os"].effects):
         if e.term.variable in replaced:  # a non-linear departure replaces the linear effect
             os_terms[:, i] = 0.0
     arms_x = np.column_stack([(arm == k).astype(float) for k in range(1, len(spec.arm_names))] or [np.zeros((n, 0))])
     post_offset, treat_post = np.zeros(n), np.zeros(n)
-    eta_pfs = np.nan_to_num(_terms(frame, model, "pfs", cache), nan=0.0) @ model.log_hr["pfs"]
+    eta_pfs = _missing_as_reference(_terms(frame, model, "pfs", cache)) @ model.log_hr["pfs"]
     if spec.departures:
         treat_pfs += interaction_predictor(frame, spec, "pfs")
         eta_pfs += nonlinear_predictor(frame, model, "pfs")
