@@ -5,18 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import matplotlib
+import matplotlib as mpl
+import numpy as np
+import pandas as pd
+from lifelines import KaplanMeierFitter
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure, SubFigure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from lifelines import KaplanMeierFitter  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from necml.dataset import atomic_write  # noqa: E402
-from necml.spec import CohortSpec  # noqa: E402
+from necml.dataset import atomic_write
+from necml.spec import CohortSpec
 
 __all__ = ["DOT_LIMIT", "plot_fidelity_dots", "plot_km_against_published"]
 
@@ -24,7 +21,26 @@ __all__ = ["DOT_LIMIT", "plot_fidelity_dots", "plot_km_against_published"]
 DOT_LIMIT = 4.0
 
 
-def plot_km_against_published(frame: pd.DataFrame, spec: CohortSpec, path: str | Path) -> Path:
+def _axes(ax: Axes | Sequence[Axes] | None, count: int, what: str) -> list[Axes]:
+    axes = [ax] if isinstance(ax, Axes) else list(ax)
+    if len(axes) != count:
+        raise ValueError(f"ax must hold {count} axes ({what}), but got {len(axes)}")
+    return axes
+
+
+def _save(fig: Figure | SubFigure, path: str | Path | None) -> None:
+    if path is not None:
+        root = fig.figure if isinstance(fig, SubFigure) else fig
+        atomic_write(Path(path), lambda tmp: root.savefig(tmp, dpi=110, format="png", bbox_inches="tight"))
+
+
+def plot_km_against_published(
+    frame: pd.DataFrame,
+    spec: CohortSpec,
+    path: str | Path | None = None,
+    *,
+    ax: Sequence[Axes] | None = None,
+) -> Figure:
     """Plot PFS and OS Kaplan-Meier curves per arm; mark each published median.
 
     Parameters
@@ -33,42 +49,51 @@ def plot_km_against_published(frame: pd.DataFrame, spec: CohortSpec, path: str |
         A synthetic cohort.
     spec : CohortSpec
         Its specification.
-    path : str or pathlib.Path
-        PNG destination (written atomically).
+    path : str or pathlib.Path, optional
+        Also write the figure there as a PNG (atomically).
+    ax : sequence of two Axes, optional
+        The PFS and the OS panel; a new figure (titled with the spec's title) when omitted.
 
     Returns
     -------
-    pathlib.Path
-        The PNG.
+    matplotlib.figure.Figure
+        The figure drawn on.
+
+    Raises
+    ------
+    ValueError
+        When ``ax`` does not hold two axes.
     """
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
+    if ax is None:
+        fig = Figure(figsize=(11, 4.2), layout="constrained")
+        axes = list(fig.subplots(1, 2, sharey=True))
+        fig.suptitle(spec.title, fontsize=10)
+    else:
+        axes = _axes(ax, 2, "PFS, OS")
     arm_col = frame["arm"].astype(str)
-    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for ax, ep in zip(axes, ("pfs", "os"), strict=True):
+    colours = mpl.rcParams["axes.prop_cycle"].by_key()["color"]
+    for panel, ep in zip(axes, ("pfs", "os"), strict=True):
         for i, arm in enumerate(spec.arm_names):
             sub = frame[arm_col == arm]
             km = KaplanMeierFitter(
                 label=f"{spec.arms[arm].label}: synthetic n = {len(sub)} (published n = {spec.arms[arm].n})"
             )
             km.fit(sub[f"{ep}_months"], sub[f"{ep}_event"])
-            km.plot_survival_function(ax=ax, ci_show=False, color=colours[i])
+            km.plot_survival_function(ax=panel, ci_show=False, color=colours[i])
             target = spec.outcomes[ep].arms[arm]
-            ax.axvline(target.median, color=colours[i], ls="--", lw=0.8)
-            ax.plot([target.median], [0.5], marker="o", mfc="white", color=colours[i])
+            panel.axvline(target.median, color=colours[i], ls="--", lw=0.8)
+            panel.plot([target.median], [0.5], marker="o", mfc="white", color=colours[i], gid="published-median")
             if target.ci is not None and target.ci_kind == "ci95":
-                ax.hlines(0.5, *target.ci, color=colours[i], lw=3, alpha=0.35)
-        ax.axhline(0.5, color="grey", lw=0.5)
-        ax.set_title(f"{ep.upper()}: synthetic KM; circles and bars = published median (95% CI)")
-        ax.set_xlabel("months")
-        ax.title.set_fontsize(9)
-        ax.legend(fontsize=8)
+                panel.hlines(0.5, *target.ci, color=colours[i], lw=3, alpha=0.35)
+        panel.axhline(0.5, color="grey", lw=0.5)
+        panel.set_title(f"{ep.upper()}: synthetic KM; circles and bars = published median (95% CI)")
+        panel.set_xlabel("months")
+        panel.title.set_fontsize(9)
+        panel.legend(fontsize=8)
     axes[0].set_ylabel("survival probability")
-    fig.suptitle(spec.title, fontsize=10)
-    fig.tight_layout()
-    try:
-        return atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
-    finally:
-        plt.close(fig)
+    fig = axes[0].figure
+    _save(fig, path)
+    return fig
 
 
 def _dot_label(row: pd.Series) -> str:
@@ -102,6 +127,7 @@ def plot_fidelity_dots(
     published_n: Mapping[str, int],
     synthetic_n: Mapping[str, int],
     ax: Axes | Sequence[Axes] | None = None,
+    path: str | Path | None = None,
 ) -> Figure:
     """One dot plot per section: each published statistic beside its synthetic value.
 
@@ -119,10 +145,18 @@ def plot_fidelity_dots(
         Patients per arm in the paper and in the synthetic cohort.
     ax : matplotlib.axes.Axes or sequence of Axes, optional
         One axes per section (in the table's order); a new figure when omitted.
+    path : str or pathlib.Path, optional
+        Also write the figure there as a PNG (atomically).
 
     Returns
     -------
     matplotlib.figure.Figure
+        The figure drawn on.
+
+    Raises
+    ------
+    ValueError
+        When ``ax`` does not hold one axes per section.
     """
     sections = list(dict.fromkeys(table["section"]))
     sizes = [int((table["section"] == s).sum()) for s in sections]
@@ -130,7 +164,7 @@ def plot_fidelity_dots(
         fig = Figure(figsize=(9.5, 0.17 * sum(sizes) + 1.1 * len(sections)), layout="constrained")
         axes = list(np.atleast_1d(fig.subplots(len(sections), 1, height_ratios=[s + 4 for s in sizes])))
     else:
-        axes = [ax] if isinstance(ax, Axes) else list(ax)
+        axes = _axes(ax, len(sections), "one per section")
     counts = "; ".join(f"{arm}: published n = {published_n[arm]}, synthetic n = {synthetic_n.get(arm, 0)}"
                        for arm in published_n)
     counts += "; 'all' rows: the whole cohort"
@@ -138,4 +172,5 @@ def plot_fidelity_dots(
         rows = table[table["section"] == section].reset_index(drop=True)
         _dot_panel(panel, rows, f"{section}\n{counts}")
     axes[0].legend(loc="lower right", fontsize=7, bbox_to_anchor=(1.0, 1.02), ncols=3, frameon=False)
+    _save(axes[0].figure, path)
     return axes[0].figure

@@ -144,7 +144,8 @@ def write_report(report: FidelityReport, out_dir: str | Path) -> dict[str, Path]
     """Write ``fidelity.md``, ``fidelity.csv``, ``km.png`` and ``dots.png`` to ``out_dir``: all, or none changes."""
     out = check_output_root(Path(out_dir))
     with all_or_nothing():
-        png = plot_km_against_published(report.frame, report.spec, out / "km.png")
+        png = out / "km.png"
+        plot_km_against_published(report.frame, report.spec, png)
         arms = report.frame["arm"].astype(str).value_counts()
         dots = plot_fidelity_dots(report.table(), published_n={a: report.spec.arms[a].n for a in report.spec.arm_names},
                                   synthetic_n={a: int(arms.get(a, 0)) for a in report.spec.arm_names})

@@ -2,14 +2,18 @@
 
 Rows are grouped by covariate: a categorical covariate gets a header row, its reference level
 marked "(ref.)" and one row per other level; a binary or continuous covariate gets one row.
-Each row carries n/events (patients with that level, or with the covariate observed, and their
-events), and each panel (univariate beside multivariate) the HR (95% CI) and p columns beside
-a log axis ticked 0.25, 0.5, 1, 2, 4.
+Each row carries n/events: the patients with that level (a binary covariate: with the value 1;
+a continuous one: all) and their events, counted on the complete cases the multivariate fit
+used (the patients with every model covariate observed), so the counts of a covariate add up
+to the fit's n. Each panel (univariate beside multivariate) has the HR (95% CI) and p columns
+beside a log axis ticked 0.25, 0.5, 1, 2, 4. Where patients were left out for missing values,
+a note under the n/events column says how many the counts cover.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -19,7 +23,7 @@ from matplotlib.figure import Figure
 from necml.dataset import SurvivalData
 from necml.prognosis._cox import per_unit
 from necml.prognosis._format import format_hr, format_p
-from necml.prognosis._plots import log_hr_axis, readable
+from necml.prognosis._plots import log_hr_axis, readable, save_figure
 
 __all__ = ["forest_rows", "plot_forest"]
 
@@ -30,18 +34,19 @@ def _row(label: str, kind: str, term: str | None, n: float, events: float) -> di
     return {"label": label, "kind": kind, "term": term, "n": n, "events": events}
 
 
-def _covariate_rows(name: str, data: SurvivalData) -> list[dict[str, object]]:
+def _covariate_rows(name: str, data: SurvivalData, complete: np.ndarray) -> list[dict[str, object]]:
+    """The rows of one covariate, n/events counted among the ``complete`` patients."""
     column, event, kind = data.X[name], data.event, data.types[name].type
     if kind == "categorical":
         levels = list(column.cat.categories) if isinstance(column.dtype, pd.CategoricalDtype) else sorted(
             column.dropna().unique())
         rows = [_row(readable(name), "header", None, np.nan, np.nan)]
         for i, level in enumerate(levels):
-            mask = (column == level).to_numpy()
+            mask = (column == level).to_numpy() & complete
             rows.append(_row(f"{readable(level)} (ref.)" if i == 0 else readable(level), "ref" if i == 0 else "level",
                              None if i == 0 else f"{name}[{level}]", mask.sum(), event[mask].sum()))
         return rows
-    mask = (column == 1).to_numpy() if kind == "binary" else column.notna().to_numpy()
+    mask = ((column == 1).to_numpy() if kind == "binary" else column.notna().to_numpy()) & complete
     term = per_unit(name, data)[1]
     return [_row(readable(term), "term", term, mask.sum(), event[mask].sum())]
 
@@ -55,7 +60,9 @@ def forest_rows(table: pd.DataFrame, data: SurvivalData | None = None) -> pd.Dat
         A Cox table (column ``term``; ``n`` and ``events`` are used without ``data``).
     data : SurvivalData, optional
         The analysed data: groups categorical levels under their covariate, adds the reference
-        rows and counts n/events per level. Without it, one row per term of ``table``.
+        rows and counts n/events per level on the complete cases (the patients with every
+        covariate of ``data`` observed: those of the multivariate fit). Without it, one row per
+        term of ``table``, with the table's ``n`` and ``events``.
 
     Returns
     -------
@@ -67,7 +74,8 @@ def forest_rows(table: pd.DataFrame, data: SurvivalData | None = None) -> pd.Dat
         return pd.DataFrame([_row(readable(t), "term", t, n, e) for t, n, e in
                              zip(table["term"], table.get("n", np.nan), table.get("events", np.nan), strict=False)],
                             columns=_COLUMNS)
-    return pd.DataFrame([r for name in data.types for r in _covariate_rows(name, data)], columns=_COLUMNS)
+    complete = data.complete
+    return pd.DataFrame([r for name in data.types for r in _covariate_rows(name, data, complete)], columns=_COLUMNS)
 
 
 def _lookup(table: pd.DataFrame, term: str | None) -> pd.Series | None:
@@ -116,6 +124,16 @@ def _panel(ax: Axes, rows: pd.DataFrame, table: pd.DataFrame, title: str) -> Non
         ax.spines[side].set_visible(False)
 
 
+def _complete_note(ax: Axes, data: SurvivalData) -> None:
+    """Under the n/events column: whom the counts cover, when missing values left patients out."""
+    complete = data.complete
+    if complete.all():
+        return
+    ax.annotate(f"n/events: complete cases,\n{int(complete.sum())} of {len(complete)} patients",
+                xy=(0, 0), xycoords="axes fraction", xytext=(-8, -22), textcoords="offset points",
+                fontsize=7, ha="right", va="top", gid="n-events-note")
+
+
 def _label_column(ax: Axes, rows: pd.DataFrame) -> None:
     y = np.arange(len(rows))[::-1].astype(float)
     ax.set_yticks(y, ["    " + lbl if kind in ("ref", "level") else lbl
@@ -138,6 +156,7 @@ def plot_forest(
     data: SurvivalData | None = None,
     ax: Axes | Sequence[Axes] | None = None,
     title: str = "",
+    path: str | Path | None = None,
 ) -> Figure:
     """A forest plot with its table: labels, n/events, HR (95% CI) and p, per panel.
 
@@ -148,17 +167,27 @@ def plot_forest(
     univariate : pandas.DataFrame, optional
         The univariate table of the same terms, drawn in a panel left of the multivariate one.
     data : SurvivalData, optional
-        The analysed data, for covariate groups, "(ref.)" rows and n/events per level
-        (see :func:`forest_rows`).
+        The analysed data, for covariate groups, "(ref.)" rows and n/events per level, counted
+        on the complete cases of the multivariate fit (see :func:`forest_rows`; the univariate
+        fits' own n is the univariate table's ``n``).
     ax : matplotlib.axes.Axes or sequence of Axes, optional
-        One axes per panel (two with ``univariate``); a new figure when omitted.
+        One axes per panel (two with ``univariate``: univariate, multivariate); the label and
+        n/events columns are drawn left of the first, the HR and p columns right of each. A new
+        figure when omitted.
     title : str, default=""
-        Figure title.
+        Figure title (on the axes' figure).
+    path : str or pathlib.Path, optional
+        Also write the figure there as a PNG (atomically; :func:`~necml.prognosis.save_figure`).
 
     Returns
     -------
     matplotlib.figure.Figure
         The figure of the axes.
+
+    Raises
+    ------
+    ValueError
+        When ``ax`` does not hold one axes per panel.
     """
     tables = [("Univariate", univariate), ("Multivariate", multivariate)] if univariate is not None else [
         ("Multivariate", multivariate)]
@@ -176,8 +205,12 @@ def plot_forest(
     for panel_ax, (name, table) in zip(axes, tables, strict=True):
         _panel(panel_ax, rows, table, name)
     _label_column(axes[0], rows)
+    if data is not None:
+        _complete_note(axes[0], data)
     for other in axes[1:]:
         other.tick_params(axis="y", left=False, labelleft=False)
     if title:
         axes[0].figure.suptitle(title, fontsize=10, x=0.02, ha="left")
+    if path is not None:
+        save_figure(axes[0].figure, path)
     return axes[0].figure

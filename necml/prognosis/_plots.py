@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
-from matplotlib.figure import Figure
+from matplotlib.figure import Figure, SubFigure
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter, NullLocator
 
 from necml.dataset import atomic_write
@@ -29,9 +29,10 @@ HR_TICKS = (0.03125, 0.0625, 0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
 
 
-def save_figure(fig: Figure, path: str | Path, *, dpi: int = 130) -> Path:
-    """Write ``fig`` as a PNG atomically (no half-written file) and return the path."""
-    return atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight"))
+def save_figure(fig: Figure | SubFigure, path: str | Path, *, dpi: int = 130) -> Path:
+    """Write ``fig`` (a subfigure: its whole figure) as a PNG atomically (no half-written file); return the path."""
+    root = fig.figure if isinstance(fig, SubFigure) else fig
+    return atomic_write(path, lambda tmp: root.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight"))
 
 
 def readable(name: str) -> str:
@@ -117,8 +118,14 @@ def plot_km(
     population: str | None = None,
     xlabel: str = "months",
     bands: bool | None = None,
+    path: str | Path | None = None,
 ) -> Figure:
-    """Kaplan-Meier curves per group, as journals print them.
+    """Kaplan-Meier curves per group, as journals print them, with the numbers at risk below.
+
+    The numbers-at-risk table is drawn on the same axes, as text below its x axis (one row per
+    group, at the x ticks), so a figure of one KM panel needs one axes: with a given ``ax``, leave
+    room below it (about 0.25 of its height plus 0.05 per group), e.g. with
+    ``layout="constrained"`` or ``bbox_inches="tight"`` when saving.
 
     Parameters
     ----------
@@ -128,7 +135,7 @@ def plot_km(
         Group labels (e.g. the arm); one curve for everyone when omitted. Patients with a
         missing label are left out (as in the log-rank test).
     ax : matplotlib.axes.Axes, optional
-        Where to draw; a new figure when omitted.
+        Where to draw the curves and the numbers at risk; a new figure when omitted.
     title : str, default=""
         What is plotted (e.g. ``"OS by arm"``); the population and n are appended.
     population : str, optional
@@ -136,11 +143,13 @@ def plot_km(
     xlabel : str, default="months"
     bands : bool, optional
         Draw the log-log 95% bands; by default only for one or two groups.
+    path : str or pathlib.Path, optional
+        Also write the figure there as a PNG (atomically; :func:`save_figure`).
 
     Returns
     -------
     matplotlib.figure.Figure
-        The figure of ``ax``.
+        The figure of ``ax`` (the new one when ``ax`` is omitted).
 
     See Also
     --------
@@ -169,4 +178,6 @@ def plot_km(
     legend = ax.legend(loc="upper right", fontsize=8, frameon=False, title=test, title_fontsize=9)
     legend.get_title().set_gid("logrank")
     _at_risk_rows(ax, time, groups, labels, colours)
+    if path is not None:
+        save_figure(ax.figure, path)
     return ax.figure

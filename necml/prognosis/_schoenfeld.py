@@ -12,6 +12,7 @@ smooth shows how the log-HR drifts over follow-up.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -21,7 +22,7 @@ from matplotlib.figure import Figure
 from necml.dataset import SurvivalData
 from necml.prognosis._cox import _design
 from necml.prognosis._format import p_statement
-from necml.prognosis._plots import readable
+from necml.prognosis._plots import readable, save_figure
 from necml.prognosis._zph import _groups, _information
 
 __all__ = ["PH_ALPHA", "plot_schoenfeld", "ph_violations", "scaled_schoenfeld"]
@@ -75,13 +76,60 @@ def scaled_schoenfeld(
 
 
 def _smooth(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    from statsmodels.nonparametric.smoothers_lowess import lowess
-
+    """R's ``lowess(x, y)`` smooth (frac 2/3, no robustness iterations): statsmodels' where installed."""
     # delta = 1% of the range, R's lowess() default: local fits about 100 points apart, interpolated
     # between (without it every point gets its own fit over 2/3 of the data: O(n^2), minutes at 1e5)
     span = float(np.ptp(x)) if len(x) else 0.0
+    try:
+        from statsmodels.nonparametric.smoothers_lowess import lowess
+    except ImportError:  # statsmodels is a development extra; a plain install gets the same algorithm
+        return _lowess(np.asarray(x, dtype=float), np.asarray(y, dtype=float), frac=2 / 3, delta=0.01 * span)
     fitted = lowess(y, x, frac=2 / 3, it=0, delta=0.01 * span, return_sorted=True)
     return fitted[:, 0], fitted[:, 1]
+
+
+def _lowess(x: np.ndarray, y: np.ndarray, *, frac: float, delta: float) -> tuple[np.ndarray, np.ndarray]:
+    """Cleveland's lowess without robustness iterations, as statsmodels' ``lowess(it=0)`` computes it.
+
+    At each fitted x: a tricube-weighted straight line through its ``int(frac n)`` nearest
+    neighbours; points within ``delta`` of the last fitted x are not fitted but interpolated
+    (tied x share one fit). Returns the sorted x and the smooth.
+    """
+    order = np.argsort(x, kind="stable")
+    x, y = x[order], y[order]
+    n = len(x)
+    if n == 0:
+        return x, y.copy()
+    k = min(max(int(frac * n + 1e-10), 2), n)
+    fit = np.empty(n)
+    left, right, i, last = 0, k, 0, -1
+    while True:
+        at = x[i]
+        while right < n and at > (x[left] + x[right]) / 2:  # slide to the k nearest neighbours of x[i]
+            left, right = left + 1, right + 1
+        xs, ys = x[left:right], y[left:right]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            w = (1 - (np.abs(xs - at) / max(at - x[left], x[right - 1] - at)) ** 3) ** 3
+        if (w > 1e-12).sum() < 2:
+            fit[i] = y[i]
+        else:
+            w = w / w.sum()
+            mean = w @ xs
+            spread = max(float(w @ (xs - mean) ** 2), 1e-12)
+            fit[i] = (w * (1 + (at - mean) * (xs - mean) / spread)) @ ys
+        if last < i - 1:  # the points skipped within delta: linear between the two fits
+            a = (x[last + 1:i] - x[last]) / (x[i] - x[last])
+            fit[last + 1:i] = a * fit[i] + (1 - a) * fit[last]
+        last = nxt = i
+        for nxt in range(i + 1, n):
+            if x[nxt] > x[i] + delta:
+                break
+            if x[nxt] == x[last]:
+                fit[nxt] = fit[last]
+                last = nxt
+        i = max(nxt - 1, last + 1)
+        if last >= n - 1:
+            return x, fit
 
 
 def plot_schoenfeld(
@@ -91,6 +139,7 @@ def plot_schoenfeld(
     *,
     ax: Axes | Sequence[Axes] | None = None,
     title: str = "",
+    path: str | Path | None = None,
 ) -> Figure:
     """One panel per term: scaled Schoenfeld residuals against time, lowess smooth, the fitted beta.
 
@@ -103,12 +152,21 @@ def plot_schoenfeld(
     terms : sequence of str
         Terms to plot (e.g. ``ph_violations(table)["term"]``).
     ax : matplotlib.axes.Axes or sequence of Axes, optional
-        One axes per term; a new figure when omitted.
+        One axes per term, in the order of ``terms``; a new figure (three panels a row) when omitted.
     title : str, default=""
+        Figure title (on the axes' figure).
+    path : str or pathlib.Path, optional
+        Also write the figure there as a PNG (atomically; :func:`~necml.prognosis.save_figure`).
 
     Returns
     -------
     matplotlib.figure.Figure
+        The figure of the axes.
+
+    Raises
+    ------
+    ValueError
+        When ``ax`` does not hold one axes per term.
     """
     design, time, event = _design(data, list(data.types))
     hr = table.set_index("term")["hr"].reindex(design.columns).to_numpy(float)
@@ -125,6 +183,8 @@ def plot_schoenfeld(
         axes = list(grid[: len(terms)])
     else:
         axes = [ax] if isinstance(ax, Axes) else list(ax)
+        if len(axes) != len(terms):
+            raise ValueError(f"ax must hold {len(terms)} axes (one per term), but got {len(axes)}")
     ph = table.set_index("term")["ph_p"]
     for panel, term in zip(axes, terms, strict=True):
         y = resid[:, cols.index(term)]
@@ -136,4 +196,6 @@ def plot_schoenfeld(
         panel.set(xlabel="months", ylabel=f"beta(t) for {readable(term)}")
     if title:
         axes[0].figure.suptitle(title, fontsize=10)
+    if path is not None:
+        save_figure(axes[0].figure, path)
     return axes[0].figure

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from necml.simulation._config import StudyConfig
-from necml.simulation._plots import plot_bias_forest, plot_nested_loop, plot_zip
+from necml.simulation._plots import estimand_labels, plot_bias_forest, plot_nested_loop, plot_zip
 from necml.simulation._protocol import write_protocol
 
 __all__ = ["failure_reasons", "write_study_extras"]
@@ -31,6 +31,22 @@ def failure_reasons(performance: pd.DataFrame) -> pd.DataFrame:
     return out[keep].reset_index(drop=True)
 
 
+def study_labels(config: StudyConfig) -> dict[str, str] | None:
+    """Readable estimand names ("ICI + chemo vs chemo", "ECOG >= 2") from the study's spec.
+
+    Taken from the fitted mechanism (in memory since the study was checked), so the spec file
+    is not read again; None (plots fall back to the term names) if it cannot be had.
+    """
+    from necml.exceptions import NecmlError
+    from necml.simulation._mechanism import mechanism_for
+    from necml.simulation._replicate import scenarios
+
+    try:
+        return estimand_labels(mechanism_for(config.data, scenarios(config)[0]).spec)
+    except (NecmlError, OSError):
+        return None
+
+
 def write_study_extras(
     config: StudyConfig, directory: Path, replicates: pd.DataFrame, performance: pd.DataFrame, shown: list[str]
 ) -> None:
@@ -43,4 +59,5 @@ def write_study_extras(
     for estimand in shown[:4]:
         plot_zip(replicates, estimand, directory / f"zip_{estimand}.png")
         plot_nested_loop(performance, estimand, NESTED_MEASURES, directory / f"nested_loop_{estimand}.png")
-    plot_bias_forest(performance, shown[:4], directory / "bias_forest.png")
+    labels = study_labels(config)
+    plot_bias_forest(performance, shown[:4], directory / "bias_forest.png", labels=labels, replicates=replicates)

@@ -26,7 +26,7 @@ from necml.simulation._execute import execute
 from necml.simulation._performance import performance_table, summary_table
 from necml.simulation._plots import plot_bias_coverage, plot_cindex, plot_power
 from necml.simulation._replicate import ReplicateResult, ReplicateTask, scenarios
-from necml.simulation._report import write_study_extras
+from necml.simulation._report import study_labels, write_study_extras
 from necml.simulation._store import ReplicateStore
 
 __all__ = ["StudyResult", "check_study", "resolve_study", "run_study", "study_hash"]
@@ -121,8 +121,9 @@ def _write_products(config: StudyConfig, directory: Path, replicates: pd.DataFra
     shown = config.estimands or [
         e for e in dict.fromkeys(performance["estimand"]) if e not in ("cindex_harrell", "ibs")
     ]
-    plot_bias_coverage(performance, shown[:6], directory / "bias_coverage.png")
-    plot_power(performance, shown[:6], directory / "power.png")
+    labels = study_labels(config)  # "ICI + chemo vs chemo", "ECOG >= 2"
+    plot_bias_coverage(performance, shown[:6], directory / "bias_coverage.png", labels=labels, replicates=replicates)
+    plot_power(performance, shown[:6], directory / "power.png", labels=labels, replicates=replicates)
     plot_cindex(replicates, directory / "cindex.png")
     write_study_extras(config, directory, replicates, performance, shown)  # protocol.md, failure reasons, plots
     wide = summary_table(performance)
