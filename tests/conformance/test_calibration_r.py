@@ -200,8 +200,15 @@ def test_plot_calibration_with_and_without_curves(tmp_path) -> None:
     args = (d["time"].to_numpy(), d["status"].to_numpy(), d["s"].to_numpy(), T0)
     tables = {"cox": calibration_table(*args), "flat": calibration_table(*args[:2], np.full(400, 0.5), T0)}
     curves = {"cox": calibration_curve(*args), "flat": calibration_curve(*args[:2], np.full(400, 0.5), T0)}
-    assert plot_calibration(tables, T0, tmp_path / "old.png").stat().st_size > 0
-    assert plot_calibration(tables, T0, tmp_path / "new.png", curves=curves).read_bytes()[:4] == b"\x89PNG"
+    assert isinstance(plot_calibration(tables, T0, tmp_path / "old.png"), Figure)
+    assert (tmp_path / "old.png").stat().st_size > 0
+    plot_calibration(tables, T0, tmp_path / "new.png", curves=curves)
+    assert (tmp_path / "new.png").read_bytes()[:4] == b"\x89PNG"
+    mine = Figure().subplots(1, 2)  # the user's own axes: the panels are drawn there, nothing is written
+    assert plot_calibration(tables, T0, curves=curves, ax=mine) is mine[0].figure
+    assert [a.get_title() for a in mine] == ["cox", "flat"]
+    with pytest.raises(ValueError, match="2 panels"):
+        plot_calibration(tables, T0, ax=mine[0])
     ax = Figure().subplots()
     assert draw_calibration(ax, curve=curves["cox"], at=T0) is ax
     assert "ICI" in ax.texts[0].get_text()

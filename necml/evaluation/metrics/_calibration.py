@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 from lifelines import KaplanMeierFitter
 from matplotlib.axes import Axes
-from matplotlib.figure import Figure
+from matplotlib.figure import Figure, SubFigure
 
 from necml.dataset import atomic_write
 from necml.dataset._arrays import as_event
@@ -509,10 +509,12 @@ def draw_calibration(
 def plot_calibration(
     tables: dict[str, pd.DataFrame],
     at: float,
-    path: str | Path,
+    path: str | Path | None = None,
     curves: dict[str, CalibrationCurve] | None = None,
-) -> Path:
-    """One calibration panel per model (see :func:`draw_calibration`), written as a PNG.
+    *,
+    ax: Sequence[Axes] | Axes | None = None,
+) -> Figure:
+    """One calibration panel per model (see :func:`draw_calibration`).
 
     Parameters
     ----------
@@ -520,23 +522,36 @@ def plot_calibration(
         :func:`calibration_table` per model.
     at : float
         The landmark.
-    path : str or pathlib.Path
-        Destination PNG (written atomically).
+    path : str or pathlib.Path, optional
+        Also write the figure there as a PNG (atomically).
     curves : dict of str to CalibrationCurve, optional
         :func:`calibration_curve` per model; models present in only one of the two dicts get
         a panel with what they have.
+    ax : matplotlib Axes or sequence of them, optional
+        One Axes per model, in the order of ``tables`` then ``curves`` (default: a new figure
+        with one row of panels).
 
     Returns
     -------
-    pathlib.Path
-        ``path``.
+    matplotlib.figure.Figure
+        The figure the panels are drawn in.
     """
     curves = curves or {}
     names = list(dict.fromkeys([*tables, *curves]))
-    fig = Figure(figsize=(3.4 * len(names), 3.6))
-    axes = np.atleast_1d(fig.subplots(1, len(names), sharey=True))
-    for ax, name in zip(axes, names, strict=True):
-        draw_calibration(ax, tables.get(name), curves.get(name), at=at, title=name)
-    for ax in axes[1:]:
-        ax.set_ylabel("")
-    return atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight"))
+    if ax is None:
+        fig = Figure(figsize=(3.4 * len(names), 3.6))
+        axes = list(np.atleast_1d(fig.subplots(1, len(names), sharey=True)))
+    else:
+        axes = [ax] if isinstance(ax, Axes) else list(ax)
+        if len(axes) != len(names):
+            raise ValueError(f"plot_calibration draws {len(names)} panels ({names}); got {len(axes)} Axes")
+        parent = axes[0].figure
+        fig = parent.figure if isinstance(parent, SubFigure) else parent  # the root figure
+    for panel, name in zip(axes, names, strict=True):
+        draw_calibration(panel, tables.get(name), curves.get(name), at=at, title=name)
+    if ax is None:
+        for panel in axes[1:]:
+            panel.set_ylabel("")
+    if path is not None:
+        atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight"))
+    return fig
