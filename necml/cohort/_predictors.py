@@ -41,6 +41,17 @@ def _terms(frame: pd.DataFrame, model: CohortModel, endpoint: str, cache: dict) 
     return np.column_stack(cols) if cols else np.zeros((len(frame), 0))
 
 
+def arm_codes(arm: pd.Series, arm_names: list[str]) -> NDArray[np.int64]:
+    """Each patient's arm as its index in ``arm_names`` (-1 for an unknown or missing arm).
+
+    A generated cohort's ``arm`` is already categorical in spec order: its codes are taken as
+    they are instead of re-encoding the column (the larger part of the predictors at n = 56).
+    """
+    if isinstance(arm.dtype, pd.CategoricalDtype) and list(arm.cat.categories) == list(arm_names):
+        return arm.cat.codes.to_numpy().astype(np.int64)
+    return pd.Categorical(arm, categories=arm_names).codes.astype(np.int64)
+
+
 def _missing_as_reference(x: NDArray[np.float64]) -> NDArray[np.float64]:
     """``x`` (a fresh array) with NaN, a missing value, set to 0 (the reference) in place.
 
@@ -57,7 +68,7 @@ def analysis_design(frame: pd.DataFrame, model: CohortModel, endpoint: str, cach
     Returns the design and the row numbers it keeps.
     """
     cache = {} if cache is None else cache
-    arm = pd.Categorical(frame["arm"], categories=model.spec.arm_names).codes
+    arm = arm_codes(frame["arm"], model.spec.arm_names)
     x = np.column_stack([_terms(frame, model, endpoint, cache),
                          *[(arm == k).astype(float) for k in range(1, len(model.spec.arm_names))]])
     rows = np.flatnonzero(np.isfinite(x).all(axis=1))
@@ -78,7 +89,7 @@ def predictors(frame: pd.DataFrame, model: CohortModel, *, analysis: bool = Fals
     """
     spec = model.spec
     cache: dict = {}
-    arm = pd.Categorical(frame["arm"], categories=spec.arm_names).codes.astype(np.int64)
+    arm = arm_codes(frame["arm"], spec.arm_names)
     n = len(frame)
     treat_pfs = np.zeros(n)
     for name, log_hr in model.treatment_log_hr["pfs"].items():

@@ -83,10 +83,14 @@ def _fit_failure(columns: list[str], reasons: list[str]) -> tuple[str, str]:
 
 
 def _constant(X: pd.DataFrame) -> list[str]:
-    values = X.to_numpy(float)
+    return _constant_columns(list(X.columns), X.to_numpy(float))
+
+
+def _constant_columns(names: list[str], values: np.ndarray) -> list[str]:
+    """The columns of ``values`` (no NaN) that take one value (all of them without rows)."""
     if not len(values):
-        return list(X.columns)
-    return [c for c, flat in zip(X.columns, np.ptp(values, axis=0) == 0, strict=True) if flat]
+        return list(names)
+    return [c for c, flat in zip(names, np.ptp(values, axis=0) == 0, strict=True) if flat]
 
 
 def _design(method: MethodConfig, frame: pd.DataFrame, mech: Mechanism, design: pd.DataFrame | None) -> pd.DataFrame:
@@ -111,11 +115,13 @@ def _cox_rows(
     With ``drop_constant`` a constant column is dropped first (its own row fails with reason
     ``constant column``; the others record the drop in ``note``).
     """
-    keep = X.notna().all(axis=1).to_numpy()
-    X, time, event = X[keep], time[keep], event[keep]
-    dropped = _constant(X) if drop_constant else []
-    fitted = [c for c in X.columns if c not in dropped]
-    fit = fit_cox_newton(X[fitted].to_numpy(float), time, event, penalizer=penalizer)
+    names, values = list(X.columns), X.to_numpy(float)  # arrays from here: a replicate is 56 rows
+    keep = ~np.isnan(values).any(axis=1)
+    values, time, event = values[keep], time[keep], event[keep]
+    dropped = _constant_columns(names, values) if drop_constant else []
+    fitted = [c for c in names if c not in dropped]
+    columns = [j for j, c in enumerate(names) if c not in dropped]
+    fit = fit_cox_newton(values[:, columns], time, event, penalizer=penalizer)
     low, high = fit.ci
     terms = [_term_reason(s, r) for s, r in zip(fit.status or ("ok",) * len(fitted), fit.reason or ("",) * len(fitted),
                                                    strict=True)]
