@@ -40,6 +40,7 @@ from necml.exceptions import OutputError, SizeLimitError
 
 __all__ = [
     "pid_alive",
+    "save_png",
     "STAGING_TAG",
     "all_or_nothing",
     "atomic_write",
@@ -322,6 +323,19 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
     else:
         pending.append((Path(tmp), path))
     return path
+
+
+def save_png(fig: object, path: str | Path | None, *, dpi: int = 110) -> Path | None:
+    """Write a matplotlib figure as a PNG atomically (see :func:`atomic_write`); nothing without a path.
+
+    A subfigure is written as its whole figure. Returns ``path`` (None when none was given).
+    """
+    if path is None:
+        return None
+    from matplotlib.figure import SubFigure
+
+    root = fig.figure if isinstance(fig, SubFigure) else fig
+    return atomic_write(path, lambda tmp: root.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight"))
 
 
 @contextlib.contextmanager

@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 from lifelines import KaplanMeierFitter
 from matplotlib.axes import Axes
-from matplotlib.figure import Figure, SubFigure
+from matplotlib.figure import Figure
 
-from necml.dataset import atomic_write
+from necml.files import save_png
 from necml.spec import CohortSpec
 
 __all__ = ["DOT_LIMIT", "plot_fidelity_dots", "plot_km_against_published"]
@@ -26,12 +26,6 @@ def _axes(ax: Axes | Sequence[Axes] | None, count: int, what: str) -> list[Axes]
     if len(axes) != count:
         raise ValueError(f"ax must hold {count} axes ({what}), but got {len(axes)}")
     return axes
-
-
-def _save(fig: Figure | SubFigure, path: str | Path | None) -> None:
-    if path is not None:
-        root = fig.figure if isinstance(fig, SubFigure) else fig
-        atomic_write(Path(path), lambda tmp: root.savefig(tmp, dpi=110, format="png", bbox_inches="tight"))
 
 
 def plot_km_against_published(
@@ -92,7 +86,7 @@ def plot_km_against_published(
         panel.legend(fontsize=8)
     axes[0].set_ylabel("survival probability")
     fig = axes[0].figure
-    _save(fig, path)
+    save_png(fig, path)
     return fig
 
 
@@ -172,5 +166,5 @@ def plot_fidelity_dots(
         rows = table[table["section"] == section].reset_index(drop=True)
         _dot_panel(panel, rows, f"{section}\n{counts}")
     axes[0].legend(loc="lower right", fontsize=7, bbox_to_anchor=(1.0, 1.02), ncols=3, frameon=False)
-    _save(axes[0].figure, path)
+    save_png(axes[0].figure, path)
     return axes[0].figure

@@ -12,19 +12,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
-from matplotlib.figure import Figure, SubFigure
+from matplotlib.figure import Figure
 
 from necml.evaluation import ValidationResult
+from necml.files import save_png
 
 __all__ = ["plot_comparison", "plot_tuning_history"]
-
-
-def _save(fig: Figure | SubFigure, path: str | Path | None) -> None:
-    if path is not None:
-        from necml.dataset import atomic_write
-
-        root = fig.figure if isinstance(fig, SubFigure) else fig
-        atomic_write(Path(path), lambda tmp: root.savefig(tmp, format="png", dpi=110, bbox_inches="tight"))
 
 
 def _shown(metrics: pd.DataFrame) -> list[str]:
@@ -87,7 +80,7 @@ def plot_comparison(
     axes[-1].axvline(0.5, color="grey", linestyle="--", linewidth=1)
     axes[-1].set(title="Harrell's C per resample", xlabel="C")
     fig = axes[0].figure
-    _save(fig, path)
+    save_png(fig, path)
     return fig
 
 
@@ -128,5 +121,5 @@ def plot_tuning_history(
         )
     ax.set(title=title, xlabel="trial", ylabel="inner-CV Harrell C")
     ax.legend(loc="lower right", fontsize=8)
-    _save(ax.figure, path)
+    save_png(ax.figure, path)
     return ax.figure

@@ -17,7 +17,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure, SubFigure
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter, NullLocator
 
-from necml.dataset import atomic_write
+from necml.files import save_png
 from necml.prognosis._format import p_statement
 from necml.prognosis._km import _groups, _km, km_table, logrank_test, numbers_at_risk
 
@@ -31,8 +31,7 @@ COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e
 
 def save_figure(fig: Figure | SubFigure, path: str | Path, *, dpi: int = 130) -> Path:
     """Write ``fig`` (a subfigure: its whole figure) as a PNG atomically (no half-written file); return the path."""
-    root = fig.figure if isinstance(fig, SubFigure) else fig
-    return atomic_write(path, lambda tmp: root.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight"))
+    return save_png(fig, path, dpi=dpi)
 
 
 def readable(name: str) -> str:

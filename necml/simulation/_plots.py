@@ -33,9 +33,9 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
-from matplotlib.figure import Figure, SubFigure
+from matplotlib.figure import Figure
 
-from necml.dataset import atomic_write
+from necml.files import save_png
 
 if TYPE_CHECKING:
     from necml.spec import CohortSpec
@@ -152,12 +152,6 @@ def estimand_labels(spec: CohortSpec) -> dict[str, str]:
     """
     control = spec.arms[spec.control_arm].label
     return {f"arm_{name}": f"{arm.label} vs {control}" for name, arm in spec.arms.items() if name != spec.control_arm}
-
-
-def _save(fig: Figure | SubFigure, path: str | Path | None) -> None:
-    if path is not None:
-        root = fig.figure if isinstance(fig, SubFigure) else fig
-        atomic_write(Path(path), lambda tmp: root.savefig(tmp, format="png", dpi=110, bbox_inches="tight"))
 
 
 def _grid(ax: AxesArg, rows: int, cols: int, figsize: tuple[float, float], what: str,
@@ -368,7 +362,7 @@ def plot_bias_coverage(
         right.set_title(f"{heading}\ncoverage of the 95% CI", fontsize=9)
         _share_axis(right)
     axes[0, 1].legend(fontsize=7, loc="best")
-    _save(fig, path)
+    save_png(fig, path)
     return fig
 
 
@@ -437,7 +431,7 @@ def plot_power(
             panel_ax.set(ylabel=ylabel)
             panel_ax.set_title(f"{heading}\n{title}", fontsize=9)
     axes[0, 0].legend(fontsize=7, loc="best")
-    _save(fig, path)
+    save_png(fig, path)
     return fig
 
 
@@ -469,7 +463,7 @@ def plot_cindex(replicates: pd.DataFrame, path: str | Path | None = None, *, ax:
     for panel_ax, (suffix, panel) in zip(axes[:, 0], panels, strict=True):
         _cindex_panel(panel_ax, panel, sizes, methods)
         panel_ax.set_title("Validated C by model and n" + suffix)
-    _save(fig, path)
+    save_png(fig, path)
     return fig
 
 
@@ -543,7 +537,7 @@ def plot_zip(
             axes[i, j].set_title(f"{method}\n{scenario}", fontsize=7)
     if new:
         fig.suptitle(f"Zip plot of the 95% CIs: {(labels or {}).get(estimand) or estimand_label(estimand)}")
-    _save(fig, path)
+    save_png(fig, path)
     return fig
 
 
@@ -640,7 +634,7 @@ def plot_nested_loop(
     _parameter_lines(axes[-1], grid, axes_used, x)
     axes[0].set_title(f"Nested-loop plot: {(labels or {}).get(estimand) or estimand_label(estimand)}")
     fig = axes[0].figure
-    _save(fig, path)
+    save_png(fig, path)
     return fig
 
 
@@ -714,5 +708,5 @@ def plot_bias_forest(
                             fontsize=6)
         panel_ax.set_xlabel("bias (+/- 1.96 MCSE)")
         panel_ax.set_title(f"Bias of the log-HR: {_heading(estimand, rows['scenario'], labels, truths)}", fontsize=9)
-    _save(fig, path)
+    save_png(fig, path)
     return fig
