@@ -140,11 +140,11 @@ def _to_column(var: FittedVariable, values: NDArray, missing: NDArray[np.bool_])
         ints = np.array([int(lv) for lv in var.levels], dtype=np.int64)[values]
         return pd.arrays.IntegerArray(ints, missing)
     values[missing] = -1
-    return pd.Categorical.from_codes(values, dtype=_categories(tuple(var.levels)))
+    return pd.Categorical.from_codes(values, dtype=categorical_dtype(tuple(var.levels)))
 
 
 @lru_cache(maxsize=256)
-def _categories(levels: tuple[str, ...]) -> pd.CategoricalDtype:
+def categorical_dtype(levels: tuple[str, ...]) -> pd.CategoricalDtype:
     """One dtype per level set (validating the categories costs more than a 56-patient draw)."""
     return pd.CategoricalDtype(list(levels))
 

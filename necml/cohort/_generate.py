@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from functools import lru_cache
 from typing import Literal
 
 import numpy as np
@@ -11,7 +10,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from necml.cohort._chunked import ChunkedStream
-from necml.cohort._covariates import covariate_generators, sample_covariates
+from necml.cohort._covariates import categorical_dtype, covariate_generators, sample_covariates
 from necml.cohort._model import CohortModel, fit_cohort_model, joint_predictors
 from necml.cohort._response import sample_response
 from necml.random import stream_rngs
@@ -90,7 +89,7 @@ def _draw_chunk(
     spec = model.spec
     columns = {
         "patient_id": np.arange(offset + 1, offset + arms.size + 1, dtype=np.int64),
-        "arm": pd.Categorical.from_codes(arms, dtype=_arm_dtype(tuple(spec.arm_names))),
+        "arm": pd.Categorical.from_codes(arms, dtype=categorical_dtype(tuple(spec.arm_names))),
         **sample_covariates(model.covariates, arms, spec.arm_names, generators=covariates,
                             latent_shift=model.latent_shift),
     }
@@ -108,11 +107,6 @@ def _draw_chunk(
     # one frame in the contract's column order (inserting columns one by one and reordering
     # copies the table each time: most of a 56-patient replicate's generation)
     return pd.DataFrame({name: columns[name] for name in _column_order(spec, spec.response is not None)}, copy=False)
-
-
-@lru_cache(maxsize=64)
-def _arm_dtype(arm_names: tuple[str, ...]) -> pd.CategoricalDtype:
-    return pd.CategoricalDtype(list(arm_names))
 
 
 def iter_cohort(
