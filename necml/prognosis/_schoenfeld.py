@@ -76,16 +76,14 @@ def scaled_schoenfeld(
 
 
 def _smooth(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """R's ``lowess(x, y)`` smooth (frac 2/3, no robustness iterations): statsmodels' where installed."""
-    # delta = 1% of the range, R's lowess() default: local fits about 100 points apart, interpolated
-    # between (without it every point gets its own fit over 2/3 of the data: O(n^2), minutes at 1e5)
+    """R's ``lowess(x, y)`` smooth (frac 2/3, no robustness iterations), by :func:`_lowess`.
+
+    statsmodels (a development extra only) computes the same; lifelines' ``lowess`` builds an
+    n x n weight matrix. delta = 1% of the range, R's default: local fits about 100 points apart,
+    interpolated between (without it every point gets its own fit: O(n^2), minutes at 1e5).
+    """
     span = float(np.ptp(x)) if len(x) else 0.0
-    try:
-        from statsmodels.nonparametric.smoothers_lowess import lowess
-    except ImportError:  # statsmodels is a development extra; a plain install gets the same algorithm
-        return _lowess(np.asarray(x, dtype=float), np.asarray(y, dtype=float), frac=2 / 3, delta=0.01 * span)
-    fitted = lowess(y, x, frac=2 / 3, it=0, delta=0.01 * span, return_sorted=True)
-    return fitted[:, 0], fitted[:, 1]
+    return _lowess(np.asarray(x, dtype=float), np.asarray(y, dtype=float), frac=2 / 3, delta=0.01 * span)
 
 
 def _lowess(x: np.ndarray, y: np.ndarray, *, frac: float, delta: float) -> tuple[np.ndarray, np.ndarray]:

@@ -1,4 +1,4 @@
-"""The Schoenfeld plot's lowess smooth without statsmodels (a development extra only)."""
+"""The Schoenfeld plot's lowess smooth: necml's own, checked against statsmodels, and used without it."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from necml.prognosis._schoenfeld import _lowess, _smooth  # noqa: E402
 
 
 @pytest.mark.parametrize(("n", "delta_share"), [(25, 0.0), (400, 0.0), (400, 0.01), (3000, 0.01)])
-def test_the_fallback_lowess_is_statsmodels_lowess(stat_seed: int, n: int, delta_share: float) -> None:
+def test_necml_lowess_is_statsmodels_lowess(stat_seed: int, n: int, delta_share: float) -> None:
     lowess = pytest.importorskip("statsmodels.nonparametric.smoothers_lowess").lowess
     rng = np.random.default_rng(stat_seed)
     x = rng.exponential(10, n)  # distinct values
@@ -30,7 +30,7 @@ def test_the_fallback_lowess_is_statsmodels_lowess(stat_seed: int, n: int, delta
     np.testing.assert_allclose(got_y, expected[:, 1], rtol=1e-9, atol=1e-12)
 
 
-def test_the_fallback_gives_tied_x_one_value_and_follows_a_line() -> None:
+def test_lowess_gives_tied_x_one_value_and_follows_a_line() -> None:
     x = np.repeat(np.arange(10.0), 3)
     sx, sy = _lowess(x, 2 * x + 1, frac=2 / 3, delta=0.5)
     np.testing.assert_allclose(sy, 2 * sx + 1, atol=1e-9)  # a local line reproduces a straight line
