@@ -12,6 +12,7 @@ from scipy import special
 
 from necml.cohort._copula import LatentCorrelation, latent_correlation
 from necml.cohort._marginals import ContinuousMarginal, build_continuous
+from necml.cohort.outcomes._rowwise import linear
 from necml.exceptions import SpecError
 from necml.random import named_rng
 from necml.spec import BernoulliDist, CategoricalDist, CohortSpec, Variable
@@ -163,6 +164,20 @@ def covariate_generators(
     }
 
 
+def _correlate(block: NDArray[np.float64], factor: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``block @ factor.T`` for a lower-triangular ``factor``, as a fixed sum per row.
+
+    Not BLAS: OpenBLAS picks a kernel by the matrix size (and the CPU), and its kernels round
+    differently, so a patient's scores would depend on how many patients were drawn with them.
+    Summed term by term in column order, row ``i`` depends on ``block[i]`` only, to the bit:
+    a cohort is the same drawn alone, in chunks, or stacked with other replicates.
+    """
+    out = np.empty_like(block)
+    for j in range(factor.shape[0]):
+        out[:, j] = linear(block[:, : j + 1], factor[j, : j + 1])
+    return out
+
+
 def _latent_scores(
     correlation: LatentCorrelation, eps: NDArray[np.float64], arm_index: dict[str, NDArray[np.intp]]
 ) -> NDArray[np.float64]:
@@ -177,11 +192,11 @@ def _latent_scores(
     block = eps[:, active]
     factors = {a: correlation.arms[a].cholesky[np.ix_(active, active)] for a in arm_index}
     first, *others = arm_index
-    out = block @ factors[first].T
+    out = _correlate(block, factors[first])
     for arm in others:
         idx = arm_index[arm]
         if idx.size and not np.array_equal(factors[arm], factors[first]):
-            out[idx] = block[idx] @ factors[arm].T
+            out[idx] = _correlate(block[idx], factors[arm])
     eps[:, active] = out
     return eps
 

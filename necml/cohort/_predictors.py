@@ -19,6 +19,7 @@ from numpy.typing import NDArray
 from necml.cohort._departures import delays, interaction_predictor, nonlinear_predictor, replaced_variables
 from necml.cohort._terms import term_values
 from necml.cohort.outcomes import Predictors
+from necml.cohort.outcomes._rowwise import linear
 
 if TYPE_CHECKING:
     from necml.cohort._model import CohortModel
@@ -101,7 +102,7 @@ def predictors(frame: pd.DataFrame, model: CohortModel, *, analysis: bool = Fals
             os_terms[:, i] = 0.0
     arms_x = np.column_stack([(arm == k).astype(float) for k in range(1, len(spec.arm_names))] or [np.zeros((n, 0))])
     post_offset, treat_post = np.zeros(n), np.zeros(n)
-    eta_pfs = _missing_as_reference(_terms(frame, model, "pfs", cache)) @ model.log_hr["pfs"]
+    eta_pfs = linear(_missing_as_reference(_terms(frame, model, "pfs", cache)), model.log_hr["pfs"])
     if spec.departures:
         treat_pfs += interaction_predictor(frame, spec, "pfs")
         eta_pfs += nonlinear_predictor(frame, model, "pfs")

@@ -32,6 +32,7 @@ from necml.cohort.outcomes._baselines import Baseline, Weibull
 from necml.cohort.outcomes._joint import JointModel, switched_cumhaz
 from necml.cohort.outcomes._limit import cox_limit
 from necml.cohort.outcomes._paths import os_paths
+from necml.cohort.outcomes._rowwise import linear
 from necml.cohort.outcomes._targets import Target, TargetCheck
 
 __all__ = ["OutcomeFit", "Predictors", "check_targets", "etas", "fit_outcomes", "limits", "solve_delays"]
@@ -96,8 +97,8 @@ class _Patterns:
 def etas(pred: Predictors, b: FloatArray, shifts: dict[str, FloatArray]) -> tuple[tuple, tuple]:
     """``(early, late)`` PFS and post-progression predictors of every calibration patient."""
     late_pfs = pred.eta_pfs + shifts["pfs"][pred.arm]
-    late_post = pred.post_design @ b + pred.post_offset + shifts["os"][pred.arm]
-    treat_post = pred.post_design[:, pred.arm_columns] @ b[pred.arm_columns] + pred.treat_post_offset
+    late_post = linear(pred.post_design, b) + pred.post_offset + shifts["os"][pred.arm]
+    treat_post = linear(pred.post_design[:, pred.arm_columns], b[pred.arm_columns]) + pred.treat_post_offset
     early_pfs = late_pfs - pred.delayed_pfs * (pred.treat_pfs + shifts["pfs"][pred.arm])
     early_post = late_post - pred.delayed_os * (treat_post + shifts["os"][pred.arm])
     return (early_pfs, late_pfs), (early_post, late_post)
