@@ -7,7 +7,7 @@ Marginals (:mod:`._marginals`), copula (:mod:`._copula`), joint PFS/OS with its 
 
 from necml.cohort._censoring import Censoring
 from necml.cohort._departures import replaced_variables
-from necml.cohort._generate import CHUNK_SIZE, allocate_arms, generate_cohort, iter_cohort
+from necml.cohort._generate import CHUNK_SIZE, allocate_arms, generate_cohort, generate_stacked, iter_cohort
 from necml.cohort._model import CohortModel, fit_cohort_model, joint_predictors, linear_predictor
 from necml.cohort._predictors import analysis_design
 from necml.cohort._terms import term_values, terms_frame
@@ -27,6 +27,7 @@ __all__ = [
     "analysis_design",
     "fit_cohort_model",
     "generate_cohort",
+    "generate_stacked",
     "iter_cohort",
     "joint_predictors",
     "linear_predictor",

@@ -13,10 +13,11 @@ from necml.cohort._chunked import ChunkedStream
 from necml.cohort._covariates import categorical_dtype, covariate_generators, sample_covariates
 from necml.cohort._model import CohortModel, fit_cohort_model, joint_predictors
 from necml.cohort._response import sample_response
+from necml.cohort._stacked import StackedStream
 from necml.random import stream_rngs
 from necml.spec import CONTRACT_VARIABLES, CohortSpec
 
-__all__ = ["CHUNK_SIZE", "allocate_arms", "censoring_times", "generate_cohort", "iter_cohort"]
+__all__ = ["CHUNK_SIZE", "allocate_arms", "censoring_times", "generate_cohort", "generate_stacked", "iter_cohort"]
 
 OUTCOME_COLUMNS: tuple[str, ...] = ("pfs_months", "pfs_event", "os_months", "os_event")
 #: Patients drawn at a time. Bounds the working memory; the cohort does not depend on it.
@@ -248,3 +249,59 @@ def generate_cohort(
     """
     parts = list(iter_cohort(spec, n, seed=seed, allocation=allocation, chunk_size=chunk_size, model=model))
     return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+
+
+def generate_stacked(
+    spec: CohortSpec,
+    n: int,
+    seeds: list[np.random.SeedSequence],
+    *,
+    model: CohortModel,
+    allocation: Literal["exact", "random"] = "exact",
+) -> pd.DataFrame:
+    """Several cohorts of ``n`` patients, one per seed, stacked in one frame (``len(seeds) * n`` rows).
+
+    Rows ``b * n`` to ``(b + 1) * n - 1`` are ``generate_cohort(spec, n, seed=seeds[b], model=model)``
+    exactly (its index aside): each cohort draws from its own streams (see
+    :class:`necml.cohort._stacked.StackedStream`), and the transformations run once over all of
+    them. A simulation study's replicates are drawn this way, a batch at a time.
+
+    Parameters
+    ----------
+    spec : CohortSpec
+        A validated specification.
+    n : int
+        Patients per cohort, >= 1.
+    seeds : list of numpy.random.SeedSequence
+        One root seed per cohort, in stack order (at least one).
+    model : CohortModel
+        ``fit_cohort_model(spec)``.
+    allocation : {"exact", "random"}, default="exact"
+        As :func:`generate_cohort`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The cohorts' rows, cohort after cohort; ``patient_id`` restarts at 1 in each.
+    """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n must be a positive integer, but got {n!r}.")
+    if not seeds:
+        raise ValueError("generate_stacked needs at least one seed")
+    n = int(n)
+    streams = [stream_rngs(seed) for seed in seeds]
+    arms = np.concatenate([
+        allocate_arms(spec, n, np.random.default_rng(s["arm"]), allocation=allocation) for s in streams
+    ])
+    each = [covariate_generators(model.covariates, s["covariates"], s["missingness"]) for s in streams]
+    covariates = {
+        name: (StackedStream([g[name][0] for g in each], n), StackedStream([g[name][1] for g in each], n))
+        for name in each[0]
+    }
+    rngs = {
+        name: StackedStream([np.random.default_rng(s[name]) for s in streams], n)
+        for name in ("response", "transitions", "censoring")
+    }
+    frame = _draw_chunk(model, arms, 0, rngs, covariates)
+    frame["patient_id"] = np.tile(np.arange(1, n + 1, dtype=np.int64), len(seeds))
+    return frame
