@@ -8,6 +8,7 @@ reordering variables in a specification does not change the draws of the others.
 
 from __future__ import annotations
 
+import functools
 import zlib
 
 import numpy as np
@@ -111,10 +112,16 @@ def child_seed(parent: np.random.SeedSequence, *keys: str | int) -> np.random.Se
     >>> child_seed(root, "rsf", 3).spawn_key == child_seed(root, "rsf", 3).spawn_key
     True
     """
-    path = tuple(zlib.crc32(k.encode("utf-8")) if isinstance(k, str) else int(k) for k in keys)
+    path = tuple(_name_key(k) if isinstance(k, str) else int(k) for k in keys)
     return np.random.SeedSequence(
         entropy=parent.entropy, spawn_key=(*parent.spawn_key, *path), pool_size=parent.pool_size
     )
+
+
+@functools.lru_cache(maxsize=4096)
+def _name_key(name: str) -> int:
+    """A name's spawn-key word: its CRC-32 (cached: a replicate derives dozens of named streams)."""
+    return zlib.crc32(name.encode("utf-8"))
 
 
 def int_seed(seed: np.random.SeedSequence) -> int:

@@ -18,7 +18,7 @@ from dataclasses import replace
 
 from necml.exceptions import NecmlError
 from necml.simulation._mechanism import install_mechanisms, mechanisms_for
-from necml.simulation._replicate import ReplicateResult, ReplicateTask, run_replicate
+from necml.simulation._replicate import ReplicateResult, ReplicateTask, run_replicates
 
 __all__ = ["SimulationError", "execute"]
 
@@ -34,11 +34,11 @@ def _label(chunk: list[ReplicateTask]) -> str:
 
 
 def run_chunk(chunk: list[ReplicateTask], fitted: dict | None = None) -> list[ReplicateResult]:
-    """Run replicates one after another (in a worker), with the fitted mechanisms ``fitted``
-    (from :func:`necml.simulation._mechanism.mechanisms_for`) installed first."""
+    """Run a chunk of replicates (in a worker; see :func:`run_replicates`), with the fitted
+    mechanisms ``fitted`` (from :func:`necml.simulation._mechanism.mechanisms_for`) installed first."""
     if fitted:
         install_mechanisms(fitted)
-    return [run_replicate(task) for task in chunk]
+    return run_replicates(chunk)
 
 
 def chunks(tasks: list[ReplicateTask], workers: int) -> list[list[ReplicateTask]]:
@@ -142,5 +142,6 @@ def execute(
     elif workers > 1:
         _local(tasks, workers, on_result)
     else:
-        for task in tasks:
-            on_result(run_replicate(task))
+        for chunk in chunks(tasks, 1):  # each chunk's cohorts drawn together, stored as it ends
+            for result in run_replicates(chunk):
+                on_result(result)

@@ -38,6 +38,7 @@ from necml.cohort import (
     CohortModel,
     fit_cohort_model,
     generate_cohort,
+    generate_stacked,
     replaced_variables,
     scaled_spec,
     terms_frame,
@@ -125,6 +126,10 @@ class Mechanism:
 
     def sample(self, n: int, seed: np.random.SeedSequence) -> pd.DataFrame:
         return generate_cohort(self.spec, n, seed=seed, allocation="exact", model=self.model)
+
+    def sample_stacked(self, n: int, seeds: list[np.random.SeedSequence]) -> pd.DataFrame:
+        """The cohorts ``sample(n, seed)`` of every seed, stacked (``len(seeds) * n`` rows)."""
+        return generate_stacked(self.spec, n, seeds, allocation="exact", model=self.model)
 
 
 def _extra_variables(data: DataConfig, spec: CohortSpec) -> tuple[str, ...]:

@@ -12,13 +12,14 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from necml.random import child_seed
 from necml.simulation._config import StudyConfig
-from necml.simulation._mechanism import Scenario, censoring_label, mechanism_for
+from necml.simulation._mechanism import Mechanism, Scenario, censoring_label, mechanism_for
 from necml.simulation._methods import run_method
 
-__all__ = ["ReplicateResult", "ReplicateTask", "run_replicate", "scenario_columns", "scenarios"]
+__all__ = ["ReplicateResult", "ReplicateTask", "run_replicate", "run_replicates", "scenario_columns", "scenarios"]
 
 _METHOD_ERRORS = (ValueError, ArithmeticError, np.linalg.LinAlgError)
 #: Methods that take their columns from the replicate's design, built once for all of them.
@@ -72,12 +73,64 @@ def run_replicate(task: ReplicateTask) -> ReplicateResult:
     A method that raises gives one row with estimand ``*`` and reason ``method raised``; the
     performance table counts it as a failure of every estimand of that method.
     """
-    start = time.perf_counter()
-    study, scenario = task.study, task.scenario
-    seed = child_seed(np.random.SeedSequence(study.seed), scenario.key, task.replicate)
+    return run_replicates([task])[0]
+
+
+def run_replicates(tasks: list[ReplicateTask]) -> list[ReplicateResult]:
+    """Run replicates, each exactly as :func:`run_replicate` would, drawing their cohorts together.
+
+    Consecutive tasks of one scenario are drawn as one stack
+    (:func:`necml.cohort.generate_stacked`: each cohort is its own seed's cohort to the bit) and
+    their shared design is built once; then each replicate's methods run on its own rows. A
+    replicate's ``seconds`` is its methods' time plus its share of the stack's.
+    """
+    results: list[ReplicateResult] = []
+    start = 0
+    while start < len(tasks):
+        stop = start + 1
+        first = tasks[start]
+        while stop < len(tasks) and tasks[stop].study is first.study and tasks[stop].scenario == first.scenario:
+            stop += 1
+        results += _run_group(tasks[start:stop])
+        start = stop
+    return results
+
+
+def _run_group(group: list[ReplicateTask]) -> list[ReplicateResult]:
+    """Replicates of one scenario (see :func:`run_replicates`)."""
+    began = time.perf_counter()
+    study, scenario = group[0].study, group[0].scenario
+    root = np.random.SeedSequence(study.seed)
+    seeds = [child_seed(root, scenario.key, task.replicate) for task in group]
     mech = mechanism_for(study.data, scenario)
-    frame = mech.sample(scenario.n, child_seed(seed, "data"))
-    design = mech.design(frame) if any(m.kind in _SHARED_DESIGN for m in study.methods) else None
+    stacked = mech.sample_stacked(scenario.n, [child_seed(seed, "data") for seed in seeds])
+    shared = mech.design(stacked) if any(m.kind in _SHARED_DESIGN for m in study.methods) else None
+    share = (time.perf_counter() - began) / len(group)
+    n, results = scenario.n, []
+    for k, (task, seed) in enumerate(zip(group, seeds, strict=True)):
+        began = time.perf_counter()
+        rows = slice(k * n, (k + 1) * n)
+        frame, design = _rows(stacked, rows, n), None if shared is None else _rows(shared, rows, n)
+        found = _run_methods(study, scenario, seed, frame, mech, design)
+        for row in found:
+            row.update(scenario=scenario.key, **scenario_columns(scenario), replicate=task.replicate)
+        results.append(ReplicateResult(scenario.key, task.replicate, found, time.perf_counter() - began + share))
+    return results
+
+
+def _rows(frame: pd.DataFrame, rows: slice, n: int) -> pd.DataFrame:
+    """One replicate's rows of a stacked frame, indexed ``0..n-1`` like a cohort drawn alone
+    (a shallow copy: ``reset_index`` would copy every column)."""
+    part = frame.iloc[rows].copy(deep=False)
+    part.index = pd.RangeIndex(n)
+    return part
+
+
+def _run_methods(
+    study: StudyConfig, scenario: Scenario, seed: np.random.SeedSequence, frame: pd.DataFrame, mech: Mechanism,
+    design: pd.DataFrame | None,
+) -> list[dict[str, object]]:
+    """Every method's rows on one replicate's cohort (a method that raises gives a failure row)."""
     rows: list[dict[str, object]] = []
     for method in study.methods:
         context = {
@@ -95,6 +148,4 @@ def run_replicate(task: ReplicateTask) -> ReplicateResult:
                 r for r in found if r["estimand"] in study.estimands or r["estimand"] in ("cindex_harrell", "ibs", "*")
             ]
         rows += found
-    for row in rows:
-        row.update(scenario=scenario.key, **scenario_columns(scenario), replicate=task.replicate)
-    return ReplicateResult(scenario.key, task.replicate, rows, time.perf_counter() - start)
+    return rows
