@@ -2,8 +2,9 @@
 
 Workers compute and return results; only the main process persists them (and talks to
 MLflow). Replicates travel in chunks (about 20 chunks per worker, at most 50 replicates each)
-so that short replicates are not dominated by inter-process overhead; a chunk's replicates are
-persisted as soon as it returns. The main process fits each scenario's mechanism once and
+so that short replicates are not dominated by inter-process overhead; a chunk's cohorts are drawn
+together (:func:`necml.simulation._replicate.run_replicates`), in-process too, and its replicates
+are persisted as soon as it returns. The main process fits each scenario's mechanism once and
 sends it to every worker (loky: at worker start-up; Dask: scattered once to every worker), so
 no worker loads the spec or re-calibrates. A chunk whose worker dies (a crashed or killed process) is
 re-run once; a second death, or any other exception, stops the study with the finished
