@@ -8,6 +8,7 @@ which order, or how many workers there were.
 
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass
 
@@ -70,14 +71,19 @@ def scenario_columns(scenario: Scenario) -> dict[str, object]:
 def run_replicate(task: ReplicateTask) -> ReplicateResult:
     """Run one replicate (see the module docstring); method failures become flagged rows.
 
-    A method that raises gives one row with estimand ``*`` and reason ``method raised``; the
-    performance table counts it as a failure of every estimand of that method.
+    Its cohort is drawn alone (:func:`necml.cohort.generate_cohort`). A method that raises gives
+    one row with estimand ``*`` and reason ``method raised``; the performance table counts it as
+    a failure of every estimand of that method.
     """
-    return run_replicates([task])[0]
+    began = time.perf_counter()
+    seed = _seed(task)
+    mech = mechanism_for(task.study.data, task.scenario)
+    frame = mech.sample(task.scenario.n, child_seed(seed, "data"))
+    return _result(task, seed, frame, mech, _shared_design(task.study, mech, frame), began)
 
 
 def run_replicates(tasks: list[ReplicateTask]) -> list[ReplicateResult]:
-    """Run replicates, each exactly as :func:`run_replicate` would, drawing their cohorts together.
+    """Run replicates, each giving the rows :func:`run_replicate` gives, drawing their cohorts together.
 
     Consecutive tasks of one scenario are drawn as one stack
     (:func:`necml.cohort.generate_stacked`: each cohort is its own seed's cohort to the bit) and
@@ -85,37 +91,40 @@ def run_replicates(tasks: list[ReplicateTask]) -> list[ReplicateResult]:
     replicate's ``seconds`` is its methods' time plus its share of the stack's.
     """
     results: list[ReplicateResult] = []
-    start = 0
-    while start < len(tasks):
-        stop = start + 1
-        first = tasks[start]
-        while stop < len(tasks) and tasks[stop].study is first.study and tasks[stop].scenario == first.scenario:
-            stop += 1
-        results += _run_group(tasks[start:stop])
-        start = stop
-    return results
-
-
-def _run_group(group: list[ReplicateTask]) -> list[ReplicateResult]:
-    """Replicates of one scenario (see :func:`run_replicates`)."""
-    began = time.perf_counter()
-    study, scenario = group[0].study, group[0].scenario
-    root = np.random.SeedSequence(study.seed)
-    seeds = [child_seed(root, scenario.key, task.replicate) for task in group]
-    mech = mechanism_for(study.data, scenario)
-    stacked = mech.sample_stacked(scenario.n, [child_seed(seed, "data") for seed in seeds])
-    shared = mech.design(stacked) if any(m.kind in _SHARED_DESIGN for m in study.methods) else None
-    share = (time.perf_counter() - began) / len(group)
-    n, results = scenario.n, []
-    for k, (task, seed) in enumerate(zip(group, seeds, strict=True)):
+    for _, grouped in itertools.groupby(tasks, key=lambda t: (id(t.study), t.scenario)):
+        group = list(grouped)
         began = time.perf_counter()
-        rows = slice(k * n, (k + 1) * n)
-        frame, design = _rows(stacked, rows, n), None if shared is None else _rows(shared, rows, n)
-        found = _run_methods(study, scenario, seed, frame, mech, design)
-        for row in found:
-            row.update(scenario=scenario.key, **scenario_columns(scenario), replicate=task.replicate)
-        results.append(ReplicateResult(scenario.key, task.replicate, found, time.perf_counter() - began + share))
+        study, scenario, n = group[0].study, group[0].scenario, group[0].scenario.n
+        seeds = [_seed(task) for task in group]
+        mech = mechanism_for(study.data, scenario)
+        stacked = mech.sample_stacked(n, [child_seed(seed, "data") for seed in seeds])
+        shared = _shared_design(study, mech, stacked)
+        share = (time.perf_counter() - began) / len(group)
+        for k, (task, seed) in enumerate(zip(group, seeds, strict=True)):
+            rows = slice(k * n, (k + 1) * n)
+            design = None if shared is None else _rows(shared, rows, n)
+            results.append(_result(task, seed, _rows(stacked, rows, n), mech, design, time.perf_counter() - share))
     return results
+
+
+def _seed(task: ReplicateTask) -> np.random.SeedSequence:
+    return child_seed(np.random.SeedSequence(task.study.seed), task.scenario.key, task.replicate)
+
+
+def _shared_design(study: StudyConfig, mech: Mechanism, frame: pd.DataFrame) -> pd.DataFrame | None:
+    return mech.design(frame) if any(m.kind in _SHARED_DESIGN for m in study.methods) else None
+
+
+def _result(
+    task: ReplicateTask, seed: np.random.SeedSequence, frame: pd.DataFrame, mech: Mechanism,
+    design: pd.DataFrame | None, began: float,
+) -> ReplicateResult:
+    """The replicate's rows, with its grid coordinates, and the seconds since ``began``."""
+    scenario = task.scenario
+    rows = _run_methods(task.study, scenario, seed, frame, mech, design)
+    for row in rows:
+        row.update(scenario=scenario.key, **scenario_columns(scenario), replicate=task.replicate)
+    return ReplicateResult(scenario.key, task.replicate, rows, time.perf_counter() - began)
 
 
 def _rows(frame: pd.DataFrame, rows: slice, n: int) -> pd.DataFrame:

@@ -1,4 +1,5 @@
-"""Replicates drawn as a stack give every row that each replicate gives alone."""
+"""Replicates drawn as a stack give every row that each replicate gives with its cohort drawn alone
+(`run_replicate`: `generate_cohort`, not the stacked draw)."""
 
 from __future__ import annotations
 
