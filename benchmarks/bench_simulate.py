@@ -49,6 +49,7 @@ from necml.simulation import (
     run_study,
     scenarios,
 )
+from necml.simulation._execute import _pool, can_fork
 
 TERMS = ["age", "sex_male", "smoking", "ecog_ge_2", "met_bone", "met_liver", "met_brain", "arm_ici_chemo"]
 SPEC = "configs/cohorts/lcnec_stage4_2025.yaml"
@@ -80,7 +81,7 @@ def _execute_times(replicates: int, workers: int) -> tuple[float, float]:
     return time.perf_counter() - start, first[0] - start
 
 
-def _worker_imports() -> tuple[float, float, int]:
+def _worker_imports(_: object = None) -> tuple[float, float, int]:
     """In a worker: import what a simulation worker imports; the wall and CPU seconds it took, and
     the pid."""
     start, cpu = time.perf_counter(), time.process_time()
@@ -90,16 +91,15 @@ def _worker_imports() -> tuple[float, float, int]:
 
 
 def _pool_start(workers: int = 2) -> tuple[float, float, float]:
-    """Seconds until every one of ``workers`` fresh loky workers has imported the worker's modules,
-    and the longest import inside a worker (wall and CPU seconds: on a busy machine the wall time
-    includes waiting for a core, the CPU time does not)."""
-    from joblib.externals.loky import get_reusable_executor
-
+    """Seconds until every one of ``workers`` fresh workers (the pool ``execute`` starts: forked on
+    Linux, loky elsewhere) has imported the worker's modules, and the longest import inside a
+    worker (wall and CPU seconds: on a busy machine the wall time includes waiting for a core, the
+    CPU time does not; a forked worker has them imported already)."""
     start = time.perf_counter()
-    executor = get_reusable_executor(max_workers=workers, reuse=False, kill_workers=True)
+    executor = _pool(workers, {})
     seen: dict[int, tuple[float, float]] = {}
     while len(seen) < workers:  # a fast worker may take two tasks: ask until each has answered
-        for wall, cpu, pid in executor.map(lambda _: _worker_imports(), range(workers)):
+        for wall, cpu, pid in executor.map(_worker_imports, range(workers)):
             seen.setdefault(pid, (wall, cpu))
     elapsed = time.perf_counter() - start
     executor.shutdown(wait=True)
@@ -172,9 +172,10 @@ def main() -> None:
     firsts = [_execute_times(4, 2)[1] for _ in range(args.pairs)]
     few = [(timed(4, 2), timed(4, 1)) for _ in range(args.pairs)]
     fixed = statistics.median(two - inproc for two, inproc in few)
-    print(f"  fixed cost of 2 local workers (median of {args.pairs}; target < 2 s):")
+    how = "forked from this process" if can_fork() else "spawned by loky"
+    print(f"  fixed cost of 2 local workers ({how}; median of {args.pairs}; target < 2 s):")
     pool, import_wall, import_cpu = (statistics.median(column) for column in zip(*pools, strict=True))
-    print(f"    pool start-up (spawn 2 workers, import the worker's modules)   {pool:5.2f} s "
+    print(f"    pool start-up (start 2 workers, import the worker's modules)   {pool:5.2f} s "
           f"(imports inside a worker: {import_wall:4.2f} s wall, {import_cpu:4.2f} s CPU)")
     print(f"    first result (pool start-up, fitted mechanism sent, 1 replicate) {statistics.median(firsts):5.2f} s")
     print(f"    4 replicates on 2 workers minus the same in-process              {fixed:5.2f} s")

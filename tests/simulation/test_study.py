@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -65,7 +66,36 @@ def test_interrupted_study_resumes_to_identical_results(tmp_path: Path, referenc
 
 
 def test_two_local_workers_give_identical_results(tmp_path: Path, reference: pd.DataFrame) -> None:
+    from necml.simulation._execute import can_fork
+
+    assert can_fork() == sys.platform.startswith("linux")  # no other thread here: Linux forks its workers
     _same(_run(small_study(), tmp_path, workers=2).replicates, reference)
+
+
+def test_spawned_loky_workers_give_identical_results(
+    tmp_path: Path, reference: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where workers cannot be forked (macOS, Windows, a process with threads) they are fresh loky
+    processes that import necml and receive the fitted mechanisms."""
+    import necml.simulation._execute as execute_module
+
+    monkeypatch.setattr(execute_module, "can_fork", lambda: False)
+    _same(_run(small_study(), tmp_path, workers=2).replicates, reference)
+
+
+def test_a_thread_running_means_no_fork() -> None:
+    import threading
+
+    from necml.simulation._execute import can_fork
+
+    release = threading.Event()
+    thread = threading.Thread(target=release.wait)
+    thread.start()
+    try:
+        assert not can_fork()
+    finally:
+        release.set()
+        thread.join()
 
 
 def test_dask_local_cluster_gives_identical_results(tmp_path: Path, reference: pd.DataFrame) -> None:
