@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import importlib
 import warnings
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -33,7 +33,7 @@ from necml.random import child_seed
 from necml.simulation._config import MethodConfig, StudyConfig
 from necml.simulation._mechanism import Mechanism, Scenario, mechanism_for, truth_sample
 
-__all__ = ["FAILURE_REASONS", "ROW_COLUMNS", "run_method"]
+__all__ = ["FAILURE_REASONS", "ROW_COLUMNS", "DesignArrays", "run_method"]
 
 ROW_COLUMNS = [
     "method", "estimand", "estimate", "se", "ci_low", "ci_high", "p", "converged", "truth", "note", "reason",
@@ -93,16 +93,52 @@ def _constant_columns(names: list[str], values: np.ndarray) -> list[str]:
     return [c for c, flat in zip(names, np.ptp(values, axis=0) == 0, strict=True) if flat]
 
 
-def _design(method: MethodConfig, frame: pd.DataFrame, mech: Mechanism, design: pd.DataFrame | None) -> pd.DataFrame:
-    """The method's design: columns of the replicate's shared design (built once per replicate)."""
+@dataclass(frozen=True, slots=True)
+class DesignArrays:
+    """A replicate's design as arrays, built once for all its Cox methods.
+
+    ``names`` are the mechanism's terms, ``values`` the ``n x terms`` covariates (missing as NaN),
+    ``time`` and ``event`` the endpoint's. A stack of replicates holds one; each replicate's is a
+    view of its rows (:meth:`rows`), so no replicate pays for a frame of its own.
+    """
+
+    names: tuple[str, ...]
+    values: np.ndarray
+    time: np.ndarray
+    event: np.ndarray
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame, mech: Mechanism) -> DesignArrays:
+        """All terms of ``mech`` on ``frame`` (a cohort, or a stack of cohorts)."""
+        design = mech.design(frame)
+        return cls(tuple(design.columns), design.to_numpy(float), *mech.survival(frame))
+
+    def rows(self, rows: slice) -> DesignArrays:
+        return DesignArrays(self.names, self.values[rows], self.time[rows], self.event[rows])
+
+    def take(self, terms: Sequence[str] | None) -> tuple[list[str], np.ndarray]:
+        """The columns ``terms`` (all by default; the terms were checked before the first replicate)."""
+        if not terms or tuple(terms) == self.names:
+            return list(self.names), self.values
+        return list(terms), self.values[:, [self.names.index(t) for t in terms]]
+
+
+def _design(
+    method: MethodConfig, frame: pd.DataFrame | None, mech: Mechanism, design: DesignArrays | None
+) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    """The method's term names, covariates, times and events: from the replicate's shared design
+    when there is one, else from ``frame``."""
     if design is None:
-        return mech.design(frame, method.terms)
-    return design[method.terms] if method.terms else design  # the terms were checked before the first replicate
+        X = mech.design(frame, method.terms)
+        return (list(X.columns), X.to_numpy(float), *mech.survival(frame))
+    names, values = design.take(method.terms)
+    return names, values, design.time, design.event
 
 
 def _cox_rows(
     name: str,
-    X: pd.DataFrame,
+    names: list[str],
+    values: np.ndarray,
     time: np.ndarray,
     event: np.ndarray,
     mech: Mechanism,
@@ -115,7 +151,6 @@ def _cox_rows(
     With ``drop_constant`` a constant column is dropped first (its own row fails with reason
     ``constant column``; the others record the drop in ``note``).
     """
-    names, values = list(X.columns), X.to_numpy(float)  # arrays from here: a replicate is 56 rows
     keep = ~np.isnan(values).any(axis=1)
     values, time, event = values[keep], time[keep], event[keep]
     dropped = _constant_columns(names, values) if drop_constant else []
@@ -135,8 +170,10 @@ def _cox_rows(
         for term in dropped
     ]
     failed = bool(reason)
+    # plain floats (``tolist``): a worker's results pickle 10x faster than numpy scalars
+    coef, se, low, high, p = (np.asarray(a, float).tolist() for a in (fit.coef, fit.se, low, high, fit.p))
     for j, term in enumerate(fitted):
-        values = {"estimate": fit.coef[j], "se": fit.se[j], "ci_low": low[j], "ci_high": high[j], "p": fit.p[j]}
+        values = {"estimate": coef[j], "se": se[j], "ci_low": low[j], "ci_high": high[j], "p": p[j]}
         rows.append(
             _row(name, term, **values, converged=not failed, truth=mech.truth[term], reason=reason,
                  note="; ".join(x for x in (note, drop_note) if x))
@@ -145,19 +182,23 @@ def _cox_rows(
 
 
 def _cox(
-    method: MethodConfig, frame: pd.DataFrame, mech: Mechanism, *, design: pd.DataFrame | None = None, **_: object
+    method: MethodConfig, frame: pd.DataFrame | None, mech: Mechanism, *, design: DesignArrays | None = None,
+    **_: object,
 ) -> list[dict[str, object]]:
-    time, event = mech.survival(frame)
-    X = _design(method, frame, mech, design)
-    return _cox_rows(method.name, X, time, event, mech, method.penalizer, drop_constant=method.drop_constant)
+    names, values, time, event = _design(method, frame, mech, design)
+    return _cox_rows(method.name, names, values, time, event, mech, method.penalizer,
+                     drop_constant=method.drop_constant)
 
 
 def _cox_univariate(
-    method: MethodConfig, frame: pd.DataFrame, mech: Mechanism, *, design: pd.DataFrame | None = None, **_: object
+    method: MethodConfig, frame: pd.DataFrame | None, mech: Mechanism, *, design: DesignArrays | None = None,
+    **_: object,
 ) -> list[dict[str, object]]:
-    time, event = mech.survival(frame)
-    X = _design(method, frame, mech, design)
-    return [row for term in X.columns for row in _cox_rows(method.name, X[[term]], time, event, mech, method.penalizer)]
+    names, values, time, event = _design(method, frame, mech, design)
+    return [
+        row for j, term in enumerate(names)
+        for row in _cox_rows(method.name, [term], values[:, [j]], time, event, mech, method.penalizer)
+    ]
 
 
 #: Steps of the profile-likelihood search for a CI bound; a profile that has not dropped by
@@ -175,18 +216,18 @@ def _firth_backend() -> str:
 
 def _cox_firth(  # noqa: C901 - one guarded fit and its failure reasons, kept together for reading
     method: MethodConfig,
-    frame: pd.DataFrame,
+    frame: pd.DataFrame | None,
     mech: Mechanism,
     *,
     study: StudyConfig,
-    design: pd.DataFrame | None = None,
+    design: DesignArrays | None = None,
     **_: object,
 ) -> list[dict[str, object]]:
     """Firth-penalised Cox rows: estimate, Wald SE, PL (or Wald) CI and LR p for the reported terms."""
     from firthmodels import FirthCoxPH
 
-    time, event = mech.survival(frame)
-    X = _design(method, frame, mech, design)
+    names, values, time, event = _design(method, frame, mech, design)
+    X = pd.DataFrame(values, columns=names)
     keep = X.notna().all(axis=1).to_numpy()
     X, time, event = X[keep], time[keep], event[keep].astype(bool)
     constant = _constant(X)
@@ -312,7 +353,11 @@ _KINDS = {
 
 
 def run_method(
-    method: MethodConfig, frame: pd.DataFrame, mech: Mechanism, **context: object
+    method: MethodConfig, frame: pd.DataFrame | None, mech: Mechanism, **context: object
 ) -> list[dict[str, object]]:
-    """Rows of one method on one replicate's cohort (see the module docstring)."""
+    """Rows of one method on one replicate's cohort (see the module docstring).
+
+    ``context`` carries ``study``, ``scenario``, ``seed`` and ``design`` (a :class:`DesignArrays`
+    or None); the Cox kinds read only ``design`` when it is given, so ``frame`` may then be None.
+    """
     return _KINDS[method.kind](method, frame, mech, **context)

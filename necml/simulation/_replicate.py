@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -18,7 +20,7 @@ import pandas as pd
 from necml.random import child_seed
 from necml.simulation._config import StudyConfig
 from necml.simulation._mechanism import Mechanism, Scenario, censoring_label, mechanism_for
-from necml.simulation._methods import run_method
+from necml.simulation._methods import DesignArrays, run_method
 
 __all__ = ["ReplicateResult", "ReplicateTask", "run_replicate", "run_replicates", "scenario_columns", "scenarios"]
 
@@ -102,8 +104,9 @@ def run_replicates(tasks: list[ReplicateTask]) -> list[ReplicateResult]:
         share = (time.perf_counter() - began) / len(group)
         for k, (task, seed) in enumerate(zip(group, seeds, strict=True)):
             rows = slice(k * n, (k + 1) * n)
-            design = None if shared is None else _rows(shared, rows, n)
-            results.append(_result(task, seed, _rows(stacked, rows, n), mech, design, time.perf_counter() - share))
+            design = None if shared is None else shared.rows(rows)
+            frame = partial(_rows, stacked, rows, n)  # sliced only if a method reads the frame
+            results.append(_result(task, seed, frame, mech, design, time.perf_counter() - share))
     return results
 
 
@@ -111,13 +114,16 @@ def _seed(task: ReplicateTask) -> np.random.SeedSequence:
     return child_seed(np.random.SeedSequence(task.study.seed), task.scenario.key, task.replicate)
 
 
-def _shared_design(study: StudyConfig, mech: Mechanism, frame: pd.DataFrame) -> pd.DataFrame | None:
-    return mech.design(frame) if any(m.kind in _SHARED_DESIGN for m in study.methods) else None
+def _shared_design(study: StudyConfig, mech: Mechanism, frame: pd.DataFrame) -> DesignArrays | None:
+    return DesignArrays.of(frame, mech) if any(m.kind in _SHARED_DESIGN for m in study.methods) else None
+
+
+Frame = pd.DataFrame | Callable[[], pd.DataFrame]  # a replicate's cohort, or how to slice it from its stack
 
 
 def _result(
-    task: ReplicateTask, seed: np.random.SeedSequence, frame: pd.DataFrame, mech: Mechanism,
-    design: pd.DataFrame | None, began: float,
+    task: ReplicateTask, seed: np.random.SeedSequence, frame: Frame, mech: Mechanism,
+    design: DesignArrays | None, began: float,
 ) -> ReplicateResult:
     """The replicate's rows, with its grid coordinates, and the seconds since ``began``."""
     scenario = task.scenario
@@ -136,17 +142,19 @@ def _rows(frame: pd.DataFrame, rows: slice, n: int) -> pd.DataFrame:
 
 
 def _run_methods(
-    study: StudyConfig, scenario: Scenario, seed: np.random.SeedSequence, frame: pd.DataFrame, mech: Mechanism,
-    design: pd.DataFrame | None,
+    study: StudyConfig, scenario: Scenario, seed: np.random.SeedSequence, frame: Frame, mech: Mechanism,
+    design: DesignArrays | None,
 ) -> list[dict[str, object]]:
     """Every method's rows on one replicate's cohort (a method that raises gives a failure row)."""
     rows: list[dict[str, object]] = []
     for method in study.methods:
+        if callable(frame) and not (design is not None and method.kind in _SHARED_DESIGN):
+            frame = frame()  # the first method that reads the cohort slices it, once
         context = {
             "study": study, "scenario": scenario, "seed": child_seed(seed, "method", method.name), "design": design,
         }
         try:
-            found = run_method(method, frame, mech, **context)
+            found = run_method(method, None if callable(frame) else frame, mech, **context)
         except _METHOD_ERRORS as exc:
             found = [
                 {"method": method.name, "estimand": "*", "converged": False, "reason": "method raised",
