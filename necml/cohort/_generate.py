@@ -14,7 +14,7 @@ from necml.cohort._covariates import categorical_dtype, covariate_generators, sa
 from necml.cohort._model import CohortModel, fit_cohort_model, joint_predictors
 from necml.cohort._response import sample_response
 from necml.cohort._stacked import StackedStream
-from necml.random import stream_rngs
+from necml.random import STREAMS, as_seed_sequence, child_rngs, stream_rngs
 from necml.spec import CONTRACT_VARIABLES, CohortSpec
 
 __all__ = ["CHUNK_SIZE", "allocate_arms", "censoring_times", "generate_cohort", "generate_stacked", "iter_cohort"]
@@ -289,19 +289,22 @@ def generate_stacked(
     if not seeds:
         raise ValueError("generate_stacked needs at least one seed")
     n = int(n)
-    streams = [stream_rngs(seed) for seed in seeds]
-    arms = np.concatenate([
-        allocate_arms(spec, n, np.random.default_rng(s["arm"]), allocation=allocation) for s in streams
-    ])
-    each = [covariate_generators(model.covariates, s["covariates"], s["missingness"]) for s in streams]
+    # every generator of every cohort derived in one batch (the streams of stream_rngs and
+    # covariate_generators, to the bit, 8x faster than one SeedSequence at a time)
+    index = {name: STREAMS.index(name) for name in ("arm", "covariates", "missingness", "response", "transitions",
+                                                    "censoring")}
+    names = [var.name for var in model.covariates.variables]
+    tops = ("arm", "response", "transitions", "censoring")
+    paths = [(index[t],) for t in tops] + [(index[kind], name) for kind in ("covariates", "missingness")
+                                           for name in names]
+    each = child_rngs([as_seed_sequence(seed) for seed in seeds], paths)
+    arms = np.concatenate([allocate_arms(spec, n, g[0], allocation=allocation) for g in each])
+    k = len(tops)
     covariates = {
-        name: (StackedStream([g[name][0] for g in each], n), StackedStream([g[name][1] for g in each], n))
-        for name in each[0]
+        name: (StackedStream([g[k + v] for g in each], n), StackedStream([g[k + len(names) + v] for g in each], n))
+        for v, name in enumerate(names)
     }
-    rngs = {
-        name: StackedStream([np.random.default_rng(s[name]) for s in streams], n)
-        for name in ("response", "transitions", "censoring")
-    }
+    rngs = {name: StackedStream([g[1 + t] for g in each], n) for t, name in enumerate(tops[1:])}
     frame = _draw_chunk(model, arms, 0, rngs, covariates)
     frame["patient_id"] = np.tile(np.arange(1, n + 1, dtype=np.int64), len(seeds))
     return frame
