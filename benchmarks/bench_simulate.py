@@ -70,13 +70,13 @@ def _execute_times(replicates: int, workers: int) -> tuple[float, float]:
     found: list = []
     first: list[float] = []
 
-    def on_result(result: object) -> None:
+    def on_results(results: list) -> None:
         if not first:
             first.append(time.perf_counter())
-        found.append(result)
+        found.extend(results)
 
     start = time.perf_counter()
-    execute(tasks, workers=workers, on_result=on_result)
+    execute(tasks, workers=workers, on_results=on_results)
     assert len(found) == replicates
     return time.perf_counter() - start, first[0] - start
 

@@ -30,7 +30,7 @@ from necml.simulation._replicate import ReplicateResult, ReplicateTask, run_repl
 
 __all__ = ["SimulationError", "can_fork", "execute"]
 
-OnResult = Callable[[ReplicateResult], None]
+OnResults = Callable[[list[ReplicateResult]], None]  # a chunk's results
 
 
 class SimulationError(NecmlError, RuntimeError):
@@ -62,8 +62,8 @@ def chunks(tasks: list[ReplicateTask], workers: int) -> list[list[ReplicateTask]
     return [tasks[i : i + size] for i in range(0, len(tasks), size)]
 
 
-def _deliver(futures: dict, completed: Iterable, died: tuple[type[BaseException], ...], on_result: OnResult) -> list:
-    """Hand each finished chunk's results to ``on_result``; return the tasks whose worker died."""
+def _deliver(futures: dict, completed: Iterable, died: tuple[type[BaseException], ...], on_results: OnResults) -> list:
+    """Hand each finished chunk's results to ``on_results``; return the tasks whose worker died."""
     crashed: list[ReplicateTask] = []
     for future in completed:
         chunk = futures.pop(future)  # drop the finished future: its results are not held until the round ends
@@ -72,8 +72,7 @@ def _deliver(futures: dict, completed: Iterable, died: tuple[type[BaseException]
         except died:
             crashed += chunk
             continue
-        for result in results:
-            on_result(result)
+        on_results(results)
     return crashed
 
 
@@ -112,20 +111,20 @@ def _pool(workers: int, fitted: dict):  # noqa: ANN202 - a concurrent.futures ex
     )
 
 
-def _local(tasks: list[ReplicateTask], workers: int, on_result: OnResult) -> None:
+def _local(tasks: list[ReplicateTask], workers: int, on_results: OnResults) -> None:
     fitted = _fitted(tasks)
 
     def run_round(pending: list[ReplicateTask]) -> list[ReplicateTask]:
         executor = _pool(workers, fitted)  # fresh workers for each round (they see the current code)
         futures = {executor.submit(run_chunk, chunk): chunk for chunk in chunks(pending, workers)}
-        crashed = _deliver(futures, as_completed(futures), (BrokenProcessPool,), on_result)  # loky's is a subclass
+        crashed = _deliver(futures, as_completed(futures), (BrokenProcessPool,), on_results)  # loky's is a subclass
         executor.shutdown(wait=True)
         return crashed
 
     _with_one_retry(tasks, run_round)
 
 
-def _dask(tasks: list[ReplicateTask], scheduler: str, on_result: OnResult) -> None:
+def _dask(tasks: list[ReplicateTask], scheduler: str, on_results: OnResults) -> None:
     from distributed import Client
     from distributed import as_completed as dask_completed
     from distributed.scheduler import KilledWorker
@@ -138,15 +137,16 @@ def _dask(tasks: list[ReplicateTask], scheduler: str, on_result: OnResult) -> No
             futures = {
                 client.submit(run_chunk, chunk, fitted, pure=False): chunk for chunk in chunks(pending, workers)
             }
-            return _deliver(futures, dask_completed(list(futures)), (KilledWorker, OSError), on_result)
+            return _deliver(futures, dask_completed(list(futures)), (KilledWorker, OSError), on_results)
 
         _with_one_retry(tasks, run_round)
 
 
 def execute(
-    tasks: Iterable[ReplicateTask], *, workers: int = 1, scheduler: str | None = None, on_result: OnResult
+    tasks: Iterable[ReplicateTask], *, workers: int = 1, scheduler: str | None = None, on_results: OnResults
 ) -> None:
-    """Compute ``tasks``, calling ``on_result`` in this process as each finishes (any order).
+    """Compute ``tasks``, calling ``on_results`` in this process with each chunk's results as the
+    chunk finishes (chunks in any order; a chunk's results are stored in one commit).
 
     Parameters
     ----------
@@ -155,15 +155,14 @@ def execute(
         Local worker processes; 1 computes in this process.
     scheduler : str, optional
         A ``dask.distributed`` scheduler address (``tcp://host:8786``); overrides ``workers``.
-    on_result : callable
-        Receives each :class:`ReplicateResult`.
+    on_results : callable
+        Receives a list of :class:`ReplicateResult`, one chunk's.
     """
     tasks = list(tasks)
     if scheduler:
-        _dask(tasks, scheduler, on_result)
+        _dask(tasks, scheduler, on_results)
     elif workers > 1:
-        _local(tasks, workers, on_result)
+        _local(tasks, workers, on_results)
     else:
         for chunk in chunks(tasks, 1):  # each chunk's cohorts drawn together, stored as it ends
-            for result in run_replicates(chunk):
-                on_result(result)
+            on_results(run_replicates(chunk))

@@ -74,12 +74,13 @@ def _rejections(config: StudyConfig, term: str, base: Scenario, assurance: float
         tasks = [ReplicateTask(config, scenario(n, j), j) for n, j in zip(sizes, ids, strict=True)]
         found: dict[tuple[str, int], float] = {}
 
-        def received(result: ReplicateResult) -> None:
-            row = next((r for r in result.rows if r["estimand"] == term), None)
-            ok = row is not None and bool(row["converged"]) and np.isfinite(float(row["p"]))
-            found[(result.scenario, result.replicate)] = float(ok and float(row["p"]) < config.alpha)
+        def received(results: list[ReplicateResult]) -> None:
+            for result in results:
+                row = next((r for r in result.rows if r["estimand"] == term), None)
+                ok = row is not None and bool(row["converged"]) and np.isfinite(float(row["p"]))
+                found[(result.scenario, result.replicate)] = float(ok and float(row["p"]) < config.alpha)
 
-        execute(tasks, workers=workers, scheduler=scheduler, on_result=received)
+        execute(tasks, workers=workers, scheduler=scheduler, on_results=received)
         return np.array([found.get((t.scenario.key, t.replicate), 0.0) for t in tasks])
 
     return rejections

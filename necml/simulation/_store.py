@@ -56,17 +56,15 @@ class ReplicateStore:
         """(scenario, replicate) pairs already stored."""
         return {(s, int(r)) for s, r in self._db.execute("SELECT scenario, replicate FROM replicates")}
 
-    def add(self, result: ReplicateResult) -> bool:
-        """Store a replicate; False (and nothing stored) when it was stored before."""
-        try:
-            self._db.execute(
-                "INSERT INTO replicates VALUES (?, ?, ?, ?)",
-                (result.scenario, result.replicate, result.seconds, json.dumps(result.rows, default=float)),
-            )
-        except sqlite3.IntegrityError:
-            return False
+    def add(self, results: list[ReplicateResult]) -> int:
+        """Store replicates (a chunk's, in one commit); how many were new (one stored before is skipped)."""
+        before = self._db.total_changes
+        self._db.executemany(
+            "INSERT OR IGNORE INTO replicates VALUES (?, ?, ?, ?)",
+            [(r.scenario, r.replicate, r.seconds, json.dumps(r.rows, default=float)) for r in results],
+        )
         self._db.commit()
-        return True
+        return self._db.total_changes - before
 
     def frame(self) -> pd.DataFrame:
         """Every stored row, ordered by scenario and replicate."""

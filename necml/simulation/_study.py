@@ -222,13 +222,13 @@ def _run_locked(
         if progress:
             progress(finished, total)
 
-        def received(result: ReplicateResult) -> None:
+        def received(results: list[ReplicateResult]) -> None:
             nonlocal finished
-            finished += store.add(result)
+            finished += store.add(results)  # a chunk's replicates, committed together as it arrives
             if progress:
                 progress(finished, total)
 
-        execute(tasks, workers=workers, scheduler=scheduler, on_result=received)
+        execute(tasks, workers=workers, scheduler=scheduler, on_results=received)
         # the store's hash fixes the scenarios; an earlier, longer run may hold more replicates
         replicates = store.frame()
         replicates = replicates[replicates["replicate"] < config.n_replicates].reset_index(drop=True)
