@@ -4,12 +4,13 @@ workers, against a bare loop that simulates with necml and fits with lifelines, 
 The study: LCNEC OS, a multivariate Cox model on 8 covariates (age, sex, smoking, ECOG >= 2, bone,
 liver and brain metastases, treatment). Printed: replicates per second of ``run_study`` with 1
 worker, and with 1 and 2 workers on a longer study (the scaling ratio, median of alternated pairs;
-each worker process imports necml and receives the mechanism fitted in the main process), the fixed
+workers are forked from this process on Linux, with the mechanism fitted here in memory;
+elsewhere loky workers import necml and receive it), the fixed
 cost of starting 2 workers, of the bare lifelines loop (same cohorts, same model), and of the
 generation and of the two fits alone, so the per-replicate cost can be split.
 
 The fixed cost of local workers is printed three ways (medians of ``--pairs`` runs): the pool's
-start-up alone (2 loky workers spawned, each importing what a worker imports, with the import time
+start-up alone (2 workers started as ``execute`` starts them, each importing what a worker imports, with the import time
 measured inside the worker), the time from ``execute`` to its first delivered result (pool start-up,
 the fitted mechanisms sent, one replicate), and the difference between a 4-replicate study on 2
 workers and the same in-process. On a busy machine all three include waiting for a core.
