@@ -651,15 +651,18 @@ def simulate_command(
         TextColumn("ETA"),
         TimeRemainingColumn(),
     )
-    with Progress(*columns, console=err, transient=False) as bar:
+    # redrawn on each chunk, not by a refresh thread: with no other thread running, local workers
+    # are forked (necml.simulation._execute.can_fork) and start in milliseconds
+    with Progress(*columns, console=err, transient=False, auto_refresh=False) as bar:
         task = bar.add_task(f"{config.name}: replicates", total=None)
+        bar.refresh()
         result = run_study(
             config,
             out=out_dir,
             workers=workers,
             scheduler=scheduler,
             resume=resume,
-            progress=lambda done, total: bar.update(task, completed=done, total=total),
+            progress=lambda done, total: bar.update(task, completed=done, total=total, refresh=True),
             announce=lambda line: bar.console.print(line, markup=False, highlight=False),
         )
     _print_study_summary(result.performance, config.estimands)
