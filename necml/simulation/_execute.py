@@ -6,9 +6,10 @@ so that short replicates are not dominated by inter-process overhead; a chunk's 
 together (:func:`necml.simulation._replicate.run_replicates`), in-process too, and its replicates
 are persisted as soon as it returns. The main process fits each scenario's mechanism once, so no
 worker loads the spec or re-calibrates. Local workers are forked from the main process where that
-is safe (Linux, and no other Python thread running): they start in milliseconds with everything
-imported and the mechanisms in memory. Elsewhere they are fresh loky processes that import necml
-and receive the fitted mechanisms at start-up (about 3-4 s on a 2-core machine); on Dask the
+is safe (:func:`can_fork`: Linux, no other Python thread, no OpenMP runtime loaded; a Cox-only
+study): they start in milliseconds with everything imported and the mechanisms in memory.
+Elsewhere they are fresh loky processes that import necml and receive the fitted mechanisms at
+start-up (about 3-4 s on a 2-core machine); on Dask the
 mechanisms are scattered once to every worker. A chunk whose worker dies (a crashed or killed
 process) is re-run once; a second death, or any other exception, stops the study with the finished
 replicates kept.
@@ -23,6 +24,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
+from pathlib import Path
 
 from necml.exceptions import NecmlError
 from necml.simulation._mechanism import install_mechanisms, mechanisms_for
@@ -89,13 +91,27 @@ def _fitted(tasks: list[ReplicateTask]) -> dict:
     return mechanisms_for((t.study.data, t.scenario) for t in unique.values())
 
 
+#: OpenMP runtimes: a child forked after the parent ran an OpenMP region can hang in its next one
+#: (GNU libgomp is not fork-safe); XGBoost and scikit-learn load them.
+_OPENMP = ("libgomp", "libiomp", "libomp")
+
+
 def can_fork() -> bool:
     """Whether local workers are forked from this process: on Linux, with no other Python thread
-    running (a thread holding a lock at the fork would leave the lock held in the worker).
+    running (a thread holding a lock at the fork would leave it held in the worker) and no OpenMP
+    runtime loaded.
 
-    macOS and Windows, and a process with threads (a tracking client's, a GUI's), get fresh loky
-    workers instead."""
-    return sys.platform.startswith("linux") and threading.active_count() == 1
+    A Cox-only study's main process qualifies (numpy's OpenBLAS threads are fork-safe: OpenBLAS
+    re-creates its pool after a fork). A study with model methods (XGBoost, scikit-learn: OpenMP),
+    a process with threads (a GUI, a tracking client), macOS and Windows get fresh loky workers.
+    """
+    if not sys.platform.startswith("linux") or threading.active_count() != 1:
+        return False
+    try:
+        maps = Path("/proc/self/maps").read_text()
+    except OSError:  # cannot tell what is loaded: do not fork
+        return False
+    return not any(name in maps for name in _OPENMP)
 
 
 def _pool(workers: int, fitted: dict):  # noqa: ANN202 - a concurrent.futures executor

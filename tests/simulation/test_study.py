@@ -66,36 +66,49 @@ def test_interrupted_study_resumes_to_identical_results(tmp_path: Path, referenc
 
 
 def test_two_local_workers_give_identical_results(tmp_path: Path, reference: pd.DataFrame) -> None:
-    from necml.simulation._execute import can_fork
+    _same(_run(small_study(), tmp_path, workers=2).replicates, reference)  # forked or loky, as can_fork says
 
-    assert can_fork() == sys.platform.startswith("linux")  # no other thread here: Linux forks its workers
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers are forked on Linux only")
+def test_forked_workers_give_identical_results(
+    tmp_path: Path, reference: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import necml.simulation._execute as execute_module
+
+    monkeypatch.setattr(execute_module, "can_fork", lambda: True)  # a Cox-only study: no OpenMP in the workers
     _same(_run(small_study(), tmp_path, workers=2).replicates, reference)
 
 
 def test_spawned_loky_workers_give_identical_results(
     tmp_path: Path, reference: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Where workers cannot be forked (macOS, Windows, a process with threads) they are fresh loky
-    processes that import necml and receive the fitted mechanisms."""
+    """Where workers cannot be forked (macOS, Windows, a process with threads or OpenMP) they are
+    fresh loky processes that import necml and receive the fitted mechanisms."""
     import necml.simulation._execute as execute_module
 
     monkeypatch.setattr(execute_module, "can_fork", lambda: False)
     _same(_run(small_study(), tmp_path, workers=2).replicates, reference)
 
 
-def test_a_thread_running_means_no_fork() -> None:
-    import threading
+_PROBE = "import necml.simulation._execute as e, threading; {setup}; print(e.can_fork())"
 
-    from necml.simulation._execute import can_fork
 
-    release = threading.Event()
-    thread = threading.Thread(target=release.wait)
-    thread.start()
-    try:
-        assert not can_fork()
-    finally:
-        release.set()
-        thread.join()
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers are forked on Linux only")
+@pytest.mark.parametrize(
+    ("setup", "forks"),
+    [
+        ("pass", True),  # a Cox-only study's main process
+        ("import xgboost", False),  # an OpenMP runtime is loaded (GNU libgomp is not fork-safe)
+        ("threading.Thread(target=threading.Event().wait, daemon=True).start()", False),  # another thread
+    ],
+)
+def test_workers_are_forked_only_from_a_clean_process(setup: str, forks: bool) -> None:
+    import subprocess
+
+    found = subprocess.run(
+        [sys.executable, "-c", _PROBE.format(setup=setup)], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert found.stdout.strip() == str(forks)
 
 
 def test_dask_local_cluster_gives_identical_results(tmp_path: Path, reference: pd.DataFrame) -> None:
