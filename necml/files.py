@@ -399,9 +399,30 @@ def directory_lock(directory: str | Path, *, what: str) -> Iterator[None]:
         handle.truncate()
         handle.write(f"process {os.getpid()} on {socket.gethostname()}")
         handle.flush()
+        _HELD_LOCKS.add(handle.fileno())
         yield
     finally:
+        _HELD_LOCKS.discard(handle.fileno())
         handle.close()
+
+
+#: Descriptors of the directory locks this process holds (see :func:`release_inherited_locks`).
+_HELD_LOCKS: set[int] = set()
+
+
+def release_inherited_locks() -> None:
+    """In a forked child: close the copies of the parent's directory-lock descriptors.
+
+    An ``flock`` lasts while any descriptor of its open file does, so a child that kept them would
+    hold the parent's lock after the parent died (and refuse ``--resume``). The parent's own
+    descriptors, and its lock, are untouched.
+    """
+    for fd in list(_HELD_LOCKS):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _HELD_LOCKS.clear()
 
 
 def available_memory() -> int:

@@ -195,15 +195,19 @@ def _pcg64_seed_words(entropy: np.ndarray, pool_size: int) -> np.ndarray:
 
 
 class _SeedWords(np.random.bit_generator.ISpawnableSeedSequence):
-    """A child seed whose PCG64 words are precomputed; anything else asks the real SeedSequence."""
+    """A child seed whose PCG64 words are precomputed; anything else (other state sizes, ``spawn``,
+    ``entropy``, ``spawn_key``) goes to the real :class:`numpy.random.SeedSequence`, built once
+    on first use, so spawning from it advances like numpy's."""
 
-    __slots__ = ("_parent", "_path", "_words")
+    __slots__ = ("_parent", "_path", "_seq", "_words")
 
     def __init__(self, words: np.ndarray, parent: np.random.SeedSequence, path: tuple[int, ...]) -> None:
-        self._words, self._parent, self._path = words, parent, path
+        self._words, self._parent, self._path, self._seq = words, parent, path, None
 
     def _real(self) -> np.random.SeedSequence:
-        return child_seed(self._parent, *self._path)
+        if self._seq is None:
+            self._seq = child_seed(self._parent, *self._path)
+        return self._seq
 
     def generate_state(self, n_words: int, dtype: type = np.uint32) -> np.ndarray:
         if n_words == 4 and np.dtype(dtype) == np.uint64:
@@ -212,6 +216,11 @@ class _SeedWords(np.random.bit_generator.ISpawnableSeedSequence):
 
     def spawn(self, n_children: int) -> list[np.random.SeedSequence]:
         return self._real().spawn(n_children)
+
+    def __getattr__(self, name: str) -> object:  # entropy, spawn_key, pool_size, n_children_spawned
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._real(), name)
 
 
 def child_rngs(
@@ -248,7 +257,8 @@ def child_rngs(
             out[i] = [np.random.default_rng(child_seed(parent, *path)) for path in paths]
             continue
         run = _uint32_words(int(entropy))
-        run += [0] * max(0, parent.pool_size - len(run))  # padded: the spawn key is never empty here
+        run += [0] * max(0, parent.pool_size - len(run))  # numpy pads when there is a spawn key; without
+        # one (an empty path of an unspawned parent) the pool's hashmix(0) of the missing words is the same
         prefix = run + [w for k in parent.spawn_key for w in _uint32_words(int(k))]
         prefixes.setdefault((parent.pool_size, len(prefix)), []).append((i, prefix))
     for (pool_size, _), group in prefixes.items():

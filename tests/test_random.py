@@ -45,8 +45,9 @@ def test_the_pcg64_words_equal_generate_state_and_other_requests_go_to_numpy() -
     real = child_seed(parent, "covariates", 2)
     np.testing.assert_array_equal(seed.generate_state(4, np.uint64), real.generate_state(4, np.uint64))
     np.testing.assert_array_equal(seed.generate_state(5), real.generate_state(5))  # not precomputed
-    [spawned] = seed.spawn(1)
-    assert spawned.spawn_key == real.spawn(1)[0].spawn_key
+    assert (seed.entropy, seed.spawn_key, seed.pool_size) == (real.entropy, real.spawn_key, real.pool_size)
+    first, second = seed.spawn(1)[0], seed.spawn(1)[0]  # spawning advances, as numpy's does
+    assert [first.spawn_key, second.spawn_key] == [c.spawn_key for c in real.spawn(2)]
 
 
 def test_sequence_entropy_takes_numpys_own_path() -> None:

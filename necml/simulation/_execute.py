@@ -18,10 +18,11 @@ replicates kept.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import sys
 import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from pathlib import Path
@@ -114,12 +115,37 @@ def can_fork() -> bool:
     return not any(name in maps for name in _OPENMP)
 
 
-def _pool(workers: int, fitted: dict):  # noqa: ANN202 - a concurrent.futures executor
+def _forked_worker(fitted: dict, parent: int) -> None:
+    """Start-up of a forked worker: die with the main process, let go of what it inherited.
+
+    Without ``PR_SET_PDEATHSIG`` a worker of a killed main process would wait on its queue
+    forever, holding the study directory's lock; its output streams are reset to the real ones
+    (the parent's may be a progress bar's proxy).
+    """
+    import ctypes
+    import signal
+
+    from necml.files import release_inherited_locks
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):  # not glibc/Linux: the worker ends when its queue closes
+        pass
+    if os.getppid() != parent:  # the main process died before prctl took effect
+        os._exit(1)
+    release_inherited_locks()
+    sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+    install_mechanisms(fitted)
+
+
+def _pool(workers: int, fitted: dict) -> Executor:
     """A fresh pool of ``workers`` local processes, each with the fitted mechanisms installed."""
     if can_fork():
         # forked workers inherit the imported modules and ``fitted`` (nothing is pickled at start-up)
         context = multiprocessing.get_context("fork")
-        return ProcessPoolExecutor(workers, mp_context=context, initializer=install_mechanisms, initargs=(fitted,))
+        return ProcessPoolExecutor(
+            workers, mp_context=context, initializer=_forked_worker, initargs=(fitted, os.getpid())
+        )
     from joblib.externals.loky import get_reusable_executor
 
     return get_reusable_executor(  # fresh workers that import necml, then receive the mechanisms
@@ -132,8 +158,15 @@ def _local(tasks: list[ReplicateTask], workers: int, on_results: OnResults) -> N
 
     def run_round(pending: list[ReplicateTask]) -> list[ReplicateTask]:
         executor = _pool(workers, fitted)  # fresh workers for each round (they see the current code)
-        futures = {executor.submit(run_chunk, chunk): chunk for chunk in chunks(pending, workers)}
-        crashed = _deliver(futures, as_completed(futures), (BrokenProcessPool,), on_results)  # loky's is a subclass
+        try:
+            futures = {executor.submit(run_chunk, chunk): chunk for chunk in chunks(pending, workers)}
+            crashed = _deliver(futures, as_completed(futures), (BrokenProcessPool,), on_results)  # loky's: a subclass
+        except BaseException:  # an error or Ctrl-C: drop the queued chunks, do not wait for them
+            if isinstance(executor, ProcessPoolExecutor):
+                executor.shutdown(wait=False, cancel_futures=True)
+            else:  # loky
+                executor.shutdown(wait=False, kill_workers=True)
+            raise
         executor.shutdown(wait=True)
         return crashed
 
@@ -162,7 +195,7 @@ def execute(
     tasks: Iterable[ReplicateTask], *, workers: int = 1, scheduler: str | None = None, on_results: OnResults
 ) -> None:
     """Compute ``tasks``, calling ``on_results`` in this process with each chunk's results as the
-    chunk finishes (chunks in any order; a chunk's results are stored in one commit).
+    chunk finishes (chunks in any order).
 
     Parameters
     ----------

@@ -159,7 +159,7 @@ def run_study(
     resume : bool, default=False
         Continue a study whose directory already holds replicates.
     progress : callable, optional
-        Called with (finished, total) after each replicate.
+        Called with (finished, total) after each chunk of replicates is stored (up to 50).
     announce : callable, optional
         Called with a line saying what happens before the first replicate (how many replicates
         and scenarios, the mechanisms being fitted and how long that took).
