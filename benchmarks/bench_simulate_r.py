@@ -388,6 +388,7 @@ class Run:
     epnec_terms: list[str]
     events: float
     tied: float
+    forked: bool  # whether the 2-worker studies forked their workers (else loky)
 
 
 def _dgp_cohorts(seed: int) -> tuple[pd.DataFrame, float, float]:
@@ -427,7 +428,9 @@ def measure(args: argparse.Namespace) -> Run:
         r = r_loop(workdir, reps, args.seed)
         lifelines = lifelines_loop(ll_reps, args.seed)
         necml = necml_loop(reps, args.seed)
-        firth = firth_loop(reps, args.firth_pl_reps, args.seed)
+        from necml.simulation._execute import can_fork
+
+        forked = can_fork()  # as in `necml simulate` of Cox methods: nothing here has loaded OpenMP yet
         timings: dict[str, tuple[StudyTiming, StudyTiming]] = {}
         for i, (k, path) in enumerate(paths.items()):  # alternate the order of 1 and 2 workers
             if i % 2 == 0:
@@ -437,13 +440,16 @@ def measure(args: argparse.Namespace) -> Run:
                 two = timed_study(path, workdir, 2)
                 one = timed_study(path, workdir, 1)
             timings[k] = (one, two)
+        # after the studies: firthmodels imports scikit-learn, whose OpenMP runtime would make the
+        # 2-worker studies above use loky workers (as a process with model methods does)
+        firth = firth_loop(reps, args.firth_pl_reps, args.seed)
 
         exported, events, tied = _dgp_cohorts(args.seed)  # the loops' first cohorts, for R
         epnec_frame, epnec_terms = study_cohorts(paths["epnec"], AGREE)
         fits = r_fits(workdir, {"dgp": exported, "epnec": epnec_frame})
         load_after = os.getloadavg()
     return Run(reps, ll_reps, study_reps, args.firth_pl_reps, load_before, load_after, warm, r, lifelines, necml,
-               firth, timings, fits, epnec_terms, events, tied)
+               firth, timings, fits, epnec_terms, events, tied, forked)
 
 
 def _print_loops(run: Run, r_ref: float) -> None:
@@ -481,7 +487,8 @@ def _print_studies(run: Run, r_ref: float) -> None:
     for k, (one, two) in run.studies.items():
         n_rep = one.reps
         print(f"  necml study engine, run_study on a temp study YAML: {labels[k]}, n = {N}, cox, {n_rep} reps")
-        print("  (a replicate: the spec's generator + Cox fit + rows stored; the measures once at the end)")
+        print("  (a replicate: the spec's generator + Cox fit + rows stored; the measures once at the end;"
+              f" 2 workers {'forked' if run.forked else 'spawned by loky'})")
         for t in (one, two):
             s = "worker " if t.workers == 1 else "workers"
             number = "4." if t.workers == 2 else "3."

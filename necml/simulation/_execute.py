@@ -17,6 +17,7 @@ replicates kept.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import sys
@@ -158,11 +159,21 @@ def _local(tasks: list[ReplicateTask], workers: int, on_results: OnResults) -> N
 
     def run_round(pending: list[ReplicateTask]) -> list[ReplicateTask]:
         executor = _pool(workers, fitted)  # fresh workers for each round (they see the current code)
+        forked = isinstance(executor, ProcessPoolExecutor)
         try:
-            futures = {executor.submit(run_chunk, chunk): chunk for chunk in chunks(pending, workers)}
+            if forked:
+                # the workers are forked at the first submit: frozen, the inherited objects are not
+                # scanned by the workers' garbage collector, whose writes would copy every page of the
+                # heap (20% slower replicates in the workers)
+                gc.freeze()
+            try:
+                futures = {executor.submit(run_chunk, chunk): chunk for chunk in chunks(pending, workers)}
+            finally:
+                if forked:
+                    gc.unfreeze()
             crashed = _deliver(futures, as_completed(futures), (BrokenProcessPool,), on_results)  # loky's: a subclass
         except BaseException:  # an error or Ctrl-C: drop the queued chunks, do not wait for them
-            if isinstance(executor, ProcessPoolExecutor):
+            if forked:
                 executor.shutdown(wait=False, cancel_futures=True)
             else:  # loky
                 executor.shutdown(wait=False, kill_workers=True)
