@@ -22,9 +22,10 @@ import multiprocessing
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -116,6 +117,26 @@ def can_fork() -> bool:
     return not any(name in maps for name in _OPENMP)
 
 
+@contextmanager
+def frozen_heap() -> Iterator[None]:
+    """Keep the objects that exist now out of the garbage collector's scans while the block runs.
+
+    A study creates and drops many small objects, so the collector runs often; without this its
+    full collections walk the whole heap of the main process (imports, mechanisms, pandas), and a
+    forked worker's writes to those objects' headers copy every page it inherited. Replicates run
+    about 15% faster in-process and 20% faster in forked workers. New objects are collected as
+    usual; a heap someone else froze is left as it is.
+    """
+    if gc.get_freeze_count():
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 def _forked_worker(fitted: dict, parent: int) -> None:
     """Start-up of a forked worker: die with the main process, let go of what it inherited.
 
@@ -161,17 +182,9 @@ def _local(tasks: list[ReplicateTask], workers: int, on_results: OnResults) -> N
         executor = _pool(workers, fitted)  # fresh workers for each round (they see the current code)
         forked = isinstance(executor, ProcessPoolExecutor)
         try:
-            if forked:
-                # the workers are forked at the first submit: frozen, the inherited objects are not
-                # scanned by the workers' garbage collector, whose writes would copy every page of the
-                # heap (20% slower replicates in the workers)
-                gc.freeze()
-            try:
+            with frozen_heap():  # forked at the first submit, the workers inherit the heap frozen
                 futures = {executor.submit(run_chunk, chunk): chunk for chunk in chunks(pending, workers)}
-            finally:
-                if forked:
-                    gc.unfreeze()
-            crashed = _deliver(futures, as_completed(futures), (BrokenProcessPool,), on_results)  # loky's: a subclass
+                crashed = _deliver(futures, as_completed(futures), (BrokenProcessPool,), on_results)  # loky's: subclass
         except BaseException:  # an error or Ctrl-C: drop the queued chunks, do not wait for them
             if forked:
                 executor.shutdown(wait=False, cancel_futures=True)
@@ -224,5 +237,6 @@ def execute(
     elif workers > 1:
         _local(tasks, workers, on_results)
     else:
-        for chunk in chunks(tasks, 1):  # each chunk's cohorts drawn together, stored as it ends
-            on_results(run_replicates(chunk))
+        with frozen_heap():
+            for chunk in chunks(tasks, 1):  # each chunk's cohorts drawn together, stored as it ends
+                on_results(run_replicates(chunk))

@@ -72,3 +72,22 @@ def _alive(pid: int) -> bool:
             return "zombie" not in status.read()
     except FileNotFoundError:
         return False
+
+
+def test_the_heap_is_frozen_only_while_replicates_run_and_a_frozen_heap_is_left_alone() -> None:
+    import gc
+
+    from necml.simulation._execute import frozen_heap
+
+    assert gc.get_freeze_count() == 0
+    with frozen_heap():
+        assert gc.get_freeze_count() > 0
+    assert gc.get_freeze_count() == 0
+    gc.freeze()  # someone else's choice
+    try:
+        before = gc.get_freeze_count()
+        with frozen_heap():
+            pass
+        assert gc.get_freeze_count() == before
+    finally:
+        gc.unfreeze()
