@@ -289,22 +289,20 @@ def generate_stacked(
     if not seeds:
         raise ValueError("generate_stacked needs at least one seed")
     n = int(n)
-    # every generator of every cohort derived in one batch (the streams of stream_rngs and
-    # covariate_generators, to the bit, 8x faster than one SeedSequence at a time)
-    index = {name: STREAMS.index(name) for name in ("arm", "covariates", "missingness", "response", "transitions",
-                                                    "censoring")}
+    # every generator of every cohort derived in one batch: the streams of stream_rngs and
+    # covariate_generators to the bit, 8x faster than one SeedSequence at a time
     names = [var.name for var in model.covariates.variables]
-    tops = ("arm", "response", "transitions", "censoring")
-    paths = [(index[t],) for t in tops] + [(index[kind], name) for kind in ("covariates", "missingness")
-                                           for name in names]
-    each = child_rngs([as_seed_sequence(seed) for seed in seeds], paths)
-    arms = np.concatenate([allocate_arms(spec, n, g[0], allocation=allocation) for g in each])
-    k = len(tops)
-    covariates = {
-        name: (StackedStream([g[k + v] for g in each], n), StackedStream([g[k + len(names) + v] for g in each], n))
-        for v, name in enumerate(names)
-    }
-    rngs = {name: StackedStream([g[1 + t] for g in each], n) for t, name in enumerate(tops[1:])}
+    keys = [(stream,) for stream in ("arm", "response", "transitions", "censoring")]
+    keys += [(stream, name) for stream in ("covariates", "missingness") for name in names]
+    paths = [(STREAMS.index(stream), *rest) for stream, *rest in keys]
+    each = [dict(zip(keys, g, strict=True)) for g in child_rngs([as_seed_sequence(s) for s in seeds], paths)]
+
+    def stacked(*key: str) -> StackedStream:
+        return StackedStream([g[key] for g in each], n)
+
+    arms = np.concatenate([allocate_arms(spec, n, g[("arm",)], allocation=allocation) for g in each])
+    covariates = {name: (stacked("covariates", name), stacked("missingness", name)) for name in names}
+    rngs = {stream: stacked(stream) for stream in ("response", "transitions", "censoring")}
     frame = _draw_chunk(model, arms, 0, rngs, covariates)
     frame["patient_id"] = np.tile(np.arange(1, n + 1, dtype=np.int64), len(seeds))
     return frame
